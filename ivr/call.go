@@ -1,0 +1,80 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrHangup is returned by Call methods once the caller has hung up or the
+// call has otherwise ended; the engine stops walking the flow.
+var ErrHangup = errors.New("ivr: call ended")
+
+// Info identifies a call to the flow and to every log line about it.
+type Info struct {
+	CallID     string // SIP Call-ID
+	From       string // From URI as received
+	To         string // To URI as received
+	RequestURI string // Request-URI of the INVITE
+	Caller     string // caller number/user (user part of From, or P-Asserted-Identity)
+	Called     string // dialled number/user (user part of the Request-URI)
+}
+
+// InputKind says what ended a Play or a Listen.
+type InputKind int
+
+const (
+	// InputNone: the prompt played to its end and nothing was received.
+	InputNone InputKind = iota
+	// InputDigits: the caller pressed keys (Input.Digits).
+	InputDigits
+	// InputNoInput: Listen's timeout passed with nothing from the caller.
+	InputNoInput
+)
+
+func (k InputKind) String() string {
+	switch k {
+	case InputNone:
+		return "none"
+	case InputDigits:
+		return "digits"
+	case InputNoInput:
+		return "no-input"
+	}
+	return "unknown"
+}
+
+// Input is what the caller did.
+type Input struct {
+	Kind   InputKind
+	Digits string // keys pressed, in order, without the terminator
+}
+
+// PlayOptions controls one prompt.
+type PlayOptions struct {
+	// DTMFBargeIn stops the prompt at the first key pressed; the key is
+	// returned as Input and is not lost.
+	DTMFBargeIn bool
+}
+
+// ListenOptions controls one turn of collecting input after a prompt.
+type ListenOptions struct {
+	NoInput     time.Duration // wait for the first key; 0 means 5 s
+	InterDigit  time.Duration // wait between keys; 0 means 3 s
+	MaxDigits   int           // stop after this many keys; 0 means 1
+	Terminator  string        // keys that end entry early (e.g. "#"); not returned
+	InitialKeys string        // keys already pressed during the prompt
+}
+
+// Call is what the engine drives. sip+media implement it for real calls; a
+// replay session implements it for tests. Audio is 8 kHz mono PCM16.
+type Call interface {
+	Info() Info
+	// Play sends audio to the caller and returns when it has played out, or
+	// earlier when opts allow an interruption and the caller interrupts.
+	Play(ctx context.Context, audio []int16, opts PlayOptions) (Input, error)
+	// Listen waits for the caller's input according to opts.
+	Listen(ctx context.Context, opts ListenOptions) (Input, error)
+	// Hangup ends the call (BYE) and returns once it has ended.
+	Hangup(ctx context.Context) error
+}

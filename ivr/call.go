@@ -64,6 +64,9 @@ type ListenOptions struct {
 	MaxDigits   int           // stop after this many keys; 0 means 1
 	Terminator  string        // keys that end entry early (e.g. "#"); not returned
 	InitialKeys string        // keys already pressed during the prompt
+	// InitialKeys count toward MaxDigits and begin the returned Input.Digits:
+	// Listen returns the whole entry, not only the keys it collected itself.
+	// The engine calls Listen only when InitialKeys don't complete an entry.
 }
 
 // Call is what the engine drives. sip+media implement it for real calls; a
@@ -72,6 +75,7 @@ type Call interface {
 	Info() Info
 	// Play sends audio to the caller and returns when it has played out, or
 	// earlier when opts allow an interruption and the caller interrupts.
+	// A key that stops the prompt is returned as Input{Kind: InputDigits}.
 	Play(ctx context.Context, audio []int16, opts PlayOptions) (Input, error)
 	// Listen waits for the caller's input according to opts.
 	Listen(ctx context.Context, opts ListenOptions) (Input, error)

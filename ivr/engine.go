@@ -1,0 +1,302 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+)
+
+// MaxTransitions bounds the node transitions of one call. A flow that goes
+// round a loop without the caller ending it (goto cycles, or a caller
+// pressing "repeat" forever) ends with OutcomeError instead of running on.
+const MaxTransitions = 200
+
+// Outcome is how a call's walk through a flow ended.
+type Outcome int
+
+// The outcomes. A later version adds OutcomeTransferred.
+const (
+	OutcomeHangup       Outcome = iota + 1 // the flow ended the call
+	OutcomeCallerHangup                    // the caller hung up, or the call's context ended
+	OutcomeError                           // a media error, an unprepared flow or the loop guard
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeHangup:
+		return "hangup"
+	case OutcomeCallerHangup:
+		return "caller-hangup"
+	case OutcomeError:
+		return "error"
+	}
+	return "unknown"
+}
+
+// Result is what happened on one call.
+type Result struct {
+	Outcome Outcome
+	Path    []string // node ids entered, in order (a reprompt is not a new entry)
+	// Inputs holds one entry per ask turn, in order: the keys that made the
+	// entry (including keys typed ahead during earlier prompts) or a no-input.
+	Inputs []Input
+	// Err is why for OutcomeError; for OutcomeCallerHangup caused by the
+	// context it is the context's cause; otherwise nil.
+	Err error
+}
+
+// Engine walks a prepared flow for one call.
+type Engine struct {
+	flow *Flow
+	log  *slog.Logger
+}
+
+// NewEngine returns an engine for one call. log should already carry the
+// call's attributes (call_id, caller); nil discards the logs.
+func NewEngine(f *Flow, log *slog.Logger) *Engine {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{flow: f, log: log}
+}
+
+// Run walks the flow from its start node until a hangup node (or an ask that
+// ran out of retries with nowhere to go) ends the call, the caller hangs up
+// (ErrHangup from a Call method, or ctx done), or an error. It calls Hangup
+// when the flow ends the call and, best effort, on OutcomeError; never when
+// the caller has gone. It runs on the call's own goroutine.
+func (e *Engine) Run(ctx context.Context, call Call) Result {
+	r := &run{flow: e.flow, log: e.log, call: call}
+	err := r.walk(ctx)
+	return r.finish(ctx, err)
+}
+
+// run is the state of one walk.
+type run struct {
+	flow *Flow
+	log  *slog.Logger
+	call Call
+	res  Result
+	// typed holds keys the caller pressed to stop a prompt and that no ask
+	// has consumed yet: the caller typing ahead of the menu.
+	typed string
+}
+
+// step is where a node sends the call: the next node, or the end.
+type step struct {
+	next   string
+	hangup bool // the flow ends the call
+}
+
+// errHangupFailed marks an error from Call.Hangup, after which trying to
+// hang up again is pointless.
+type errHangupFailed struct{ err error }
+
+func (e errHangupFailed) Error() string { return "ivr: hang up: " + e.err.Error() }
+func (e errHangupFailed) Unwrap() error { return e.err }
+
+func (r *run) walk(ctx context.Context) error {
+	if !r.flow.prepared {
+		return fmt.Errorf("ivr: flow %s is not prepared", r.flow.Path)
+	}
+	id := r.flow.Start.Node
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if len(r.res.Path) > MaxTransitions {
+			tail := r.res.Path[len(r.res.Path)-6:]
+			return fmt.Errorf("ivr: more than %d node transitions, the flow loops (... %s)", MaxTransitions, strings.Join(tail, " > "))
+		}
+		n := r.flow.Nodes[id]
+		r.res.Path = append(r.res.Path, id)
+		r.log.Info("node", "node", id, "kind", n.Kind.String())
+		st, err := r.node(ctx, n)
+		if err != nil {
+			return fmt.Errorf("node %q: %w", id, err)
+		}
+		if st.hangup {
+			if err := r.call.Hangup(ctx); err != nil {
+				return errHangupFailed{err}
+			}
+			return nil
+		}
+		id = st.next
+	}
+}
+
+// node runs one node. Each kind has its own method; a new kind adds a case.
+func (r *run) node(ctx context.Context, n *Node) (step, error) {
+	switch n.Kind {
+	case KindSay:
+		if err := r.play(ctx, n, n.Say); err != nil {
+			return step{}, err
+		}
+		return step{next: n.Next.Node}, nil
+	case KindAsk:
+		return r.ask(ctx, n)
+	case KindGoto:
+		return step{next: n.Goto.Node}, nil
+	case KindHangup:
+		if r.typed != "" {
+			r.log.Info("typed-ahead keys dropped", "node", n.ID, "digits", r.typed)
+			r.typed = ""
+		}
+		if err := r.play(ctx, n, n.Hangup.Say); err != nil {
+			return step{}, err
+		}
+		return step{hangup: true}, nil
+	}
+	return step{}, fmt.Errorf("ivr: node kind %v not supported", n.Kind)
+}
+
+// play plays a prompt (nil: nothing) with the node's barge-in setting. Keys
+// that stop it are kept for the next ask. While such keys are waiting, an
+// interruptible prompt is skipped: the caller has already answered ahead.
+func (r *run) play(ctx context.Context, n *Node, p *Prompt) error {
+	if p == nil {
+		return nil
+	}
+	bargeIn := n.BargeIn == BargeInOn
+	if bargeIn && r.typed != "" {
+		r.log.Debug("prompt skipped, caller typed ahead", "node", n.ID, "prompt", p.String())
+		return nil
+	}
+	in, err := r.call.Play(ctx, p.audio, PlayOptions{DTMFBargeIn: bargeIn})
+	if err != nil {
+		return fmt.Errorf("play %s: %w", p, err)
+	}
+	if in.Kind == InputDigits && in.Digits != "" {
+		r.log.Info("barge-in", "node", n.ID, "digits", in.Digits)
+		r.typed += in.Digits
+	}
+	return nil
+}
+
+// ask runs an ask node: prompt, collect, route; retries on no-input and
+// no-match, each counted separately for this visit of the node.
+func (r *run) ask(ctx context.Context, n *Node) (step, error) {
+	a := n.Ask
+	var noInput, noMatch int
+	for {
+		if err := r.play(ctx, n, a.Prompt); err != nil {
+			return step{}, err
+		}
+		in, err := r.collect(ctx, a)
+		if err != nil {
+			return step{}, fmt.Errorf("listen: %w", err)
+		}
+		if in.Kind != InputDigits {
+			in = Input{Kind: InputNoInput}
+		}
+		r.res.Inputs = append(r.res.Inputs, in)
+
+		var retry *Retry
+		var event string
+		var count int
+		if in.Kind == InputDigits {
+			if c := a.choice(in.Digits); c != nil {
+				r.log.Info("input", "node", n.ID, "digits", in.Digits, "result", "match", "next", c.Next.Node)
+				if err := r.play(ctx, n, c.Say); err != nil {
+					return step{}, err
+				}
+				return step{next: c.Next.Node}, nil
+			}
+			noMatch++
+			retry, event, count = &a.NoMatch, "no-match", noMatch
+		} else {
+			noInput++
+			retry, event, count = &a.NoInput, "no-input", noInput
+		}
+		r.log.Info("input", "node", n.ID, "digits", in.Digits, "result", event, "count", count)
+		if err := r.play(ctx, n, retry.Say); err != nil {
+			return step{}, err
+		}
+		if count > retry.Reprompt {
+			if retry.Then.Node == "" {
+				r.log.Info("retries exhausted, hanging up", "node", n.ID, "event", event)
+				return step{hangup: true}, nil
+			}
+			return step{next: retry.Then.Node}, nil
+		}
+	}
+}
+
+// collect returns one entry of keys: straight from the typed-ahead keys when
+// they already complete it, otherwise from Listen, which starts with them.
+func (r *run) collect(ctx context.Context, a *Ask) (Input, error) {
+	typed := r.typed
+	r.typed = ""
+	if entry, rest, ok := a.complete(typed); ok {
+		r.typed = rest
+		return Input{Kind: InputDigits, Digits: entry}, nil
+	}
+	in, err := r.call.Listen(ctx, ListenOptions{
+		NoInput:     a.Timeout,
+		InterDigit:  a.InterDigit,
+		MaxDigits:   a.MaxDigits,
+		Terminator:  a.Terminator,
+		InitialKeys: typed,
+	})
+	if err != nil {
+		return Input{}, err
+	}
+	return in, nil
+}
+
+// complete reports whether keys already make a full entry (MaxDigits keys,
+// or a terminator), and splits off the entry and what follows it.
+func (a *Ask) complete(keys string) (entry, rest string, ok bool) {
+	if a.Terminator != "" {
+		if i := strings.IndexAny(keys, a.Terminator); i >= 0 && i <= a.MaxDigits {
+			return keys[:i], keys[i+1:], true
+		}
+	}
+	if len(keys) >= a.MaxDigits {
+		return keys[:a.MaxDigits], keys[a.MaxDigits:], true
+	}
+	return "", keys, false
+}
+
+// choice returns the choice whose key is digits, or nil.
+func (a *Ask) choice(digits string) *Choice {
+	for _, c := range a.Choices {
+		if c.Key == digits {
+			return c
+		}
+	}
+	return nil
+}
+
+// finish turns the walk's error into the result, hangs up after an error
+// while the caller is still there, and logs the outcome.
+func (r *run) finish(ctx context.Context, err error) Result {
+	res := r.res
+	var hf errHangupFailed
+	switch {
+	case err == nil:
+		res.Outcome = OutcomeHangup
+	case ctx.Err() != nil:
+		res.Outcome = OutcomeCallerHangup
+		res.Err = context.Cause(ctx)
+	case errors.Is(err, ErrHangup):
+		res.Outcome = OutcomeCallerHangup
+	default:
+		res.Outcome = OutcomeError
+		res.Err = err
+		if !errors.As(err, &hf) {
+			if herr := r.call.Hangup(ctx); herr != nil && !errors.Is(herr, ErrHangup) {
+				r.log.Warn("hang up after error", "err", herr)
+			}
+		}
+	}
+	attrs := []any{"outcome", res.Outcome.String(), "path", strings.Join(res.Path, " > ")}
+	if res.Outcome == OutcomeError {
+		r.log.Error("flow ended", append(attrs, "err", res.Err)...)
+	} else {
+		r.log.Info("flow ended", attrs...)
+	}
+	return res
+}

@@ -73,6 +73,7 @@ type Server struct {
 	calls     map[string]*Call // by dialog ID
 	byCallID  map[string]*Call // by Call-ID, to find the call an INVITE retransmission or CANCEL belongs to
 	draining  bool
+	total     int // calls answered or refused since start
 	wg        sync.WaitGroup // one per live call
 	changed   chan struct{}  // closed and replaced when the set of calls changes
 	closeOnce sync.Once
@@ -259,6 +260,13 @@ func (s *Server) ActiveCalls() int {
 	return len(s.byCallID)
 }
 
+// TotalCalls is the number of calls taken since the server started.
+func (s *Server) TotalCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
 // Drain stops taking new calls: INVITEs are answered 503 from now on.
 func (s *Server) Drain() {
 	s.mu.Lock()
@@ -327,6 +335,7 @@ func (s *Server) addCall(c *Call) {
 	defer s.mu.Unlock()
 	s.calls[c.dialogID] = c
 	s.byCallID[c.callID] = c
+	s.total++
 	close(s.changed)
 	s.changed = make(chan struct{})
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/switchboard-voice/switchboard/internal/config"
+	"github.com/switchboard-voice/switchboard/internal/metrics"
 	"github.com/switchboard-voice/switchboard/ivr"
 	"github.com/switchboard-voice/switchboard/media"
 	"github.com/switchboard-voice/switchboard/sip"
@@ -70,6 +71,7 @@ func serve(args []string, stderr io.Writer) error {
 	var listen listFlag
 	fs.Var(&listen, "listen", "SIP listener transport:host:port, e.g. udp:127.0.0.1:5062 (repeatable; replaces sip.listen)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (overrides log.level)")
+	httpAddr := fs.String("http", "", "host:port for /metrics, /healthz and /debug/pprof (overrides http.listen)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,6 +89,9 @@ func serve(args []string, stderr io.Writer) error {
 			}
 		}
 		cfg.SIP.Listen = listen
+	}
+	if *httpAddr != "" {
+		cfg.HTTP.Listen = *httpAddr
 	}
 	if *logLevel != "" {
 		cfg.Log.Level = *logLevel
@@ -168,6 +173,21 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	if err := srv.Listen(); err != nil {
 		return err
+	}
+	if cfg.HTTP.Listen != "" {
+		reg := metrics.New()
+		reg.Gauge("switchboard_calls_active", "Calls in progress.", func() float64 { return float64(srv.ActiveCalls()) })
+		reg.Counter("switchboard_calls_total", "Calls taken since start.", func() float64 { return float64(srv.TotalCalls()) })
+		reg.Gauge("switchboard_rtp_ports_in_use", "RTP ports held by calls.", func() float64 { return float64(ports.InUse()) })
+		reg.Gauge("switchboard_rtp_send_interval_p99_seconds", "99th percentile of the interval between RTP packets of a stream.", func() float64 { return clock.Stats().P99.Seconds() })
+		reg.Gauge("switchboard_rtp_send_interval_max_seconds", "Longest interval between RTP packets of a stream.", func() float64 { return clock.Stats().Max.Seconds() })
+		addr, httpDone, err := reg.Serve(ctx, cfg.HTTP.Listen)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer func() { stop(); <-httpDone }()
+		log.Info("http listening", "addr", addr.String())
 	}
 	var addrs []string
 	for _, l := range srv.Addrs() {

@@ -27,6 +27,7 @@ type Config struct {
 	Media Media `yaml:"media"`
 	TTS   TTS   `yaml:"tts"`
 	Log   Log   `yaml:"log"`
+	HTTP  HTTP  `yaml:"http"`
 
 	// Flows names the flow files the server can run, path relative to the
 	// config file. Default: {"demo": "flows/demo.yaml"}.
@@ -95,6 +96,13 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is text or json. Default text.
 	Format string `yaml:"format"`
+}
+
+// HTTP configures the status listener.
+type HTTP struct {
+	// Listen is host:port for /metrics, /healthz and /debug/pprof.
+	// Default "" (off).
+	Listen string `yaml:"listen"`
 }
 
 // Route sends calls for a number to a flow.

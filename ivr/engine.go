@@ -292,7 +292,11 @@ func (r *run) finish(ctx context.Context, err error) Result {
 			}
 		}
 	}
-	attrs := []any{"outcome", res.Outcome.String(), "path", strings.Join(res.Path, " > ")}
+	path := res.Path
+	if len(path) > 20 {
+		path = append([]string{"..."}, path[len(path)-20:]...)
+	}
+	attrs := []any{"outcome", res.Outcome.String(), "nodes", len(res.Path), "path", strings.Join(path, " > ")}
 	if res.Outcome == OutcomeError {
 		r.log.Error("flow ended", append(attrs, "err", res.Err)...)
 	} else {

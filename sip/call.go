@@ -39,17 +39,17 @@ type Call struct {
 
 	media *media.Session
 
-	mu         sync.Mutex   // guards what re-INVITE, BYE and the flow share below
-	local      offer.Local  // our SDP parameters; Version moves on when our SDP changes
-	lastSDP    []byte       // body of our last SDP, to tell whether it changed
-	wantAck    uint32       // CSeq of the INVITE whose ACK we wait for
-	ackCh      chan []byte  // body of that ACK
-	offered    bool         // our 2xx carried an offer; the ACK brings the answer
-	remoteCSeq uint32       // highest CSeq seen from the caller
-	localCSeq  uint32       // CSeq of our last request in the dialog
-	desc       offer.Media  // what was agreed for the media
-	ended      bool         // BYE sent or received
-	endReason  string       // why the call ended, for the log
+	mu         sync.Mutex    // guards what re-INVITE, BYE and the flow share below
+	local      offer.Local   // our SDP parameters; Version moves on when our SDP changes
+	lastSDP    []byte        // body of our last SDP, to tell whether it changed
+	wantAck    uint32        // CSeq of the INVITE whose ACK we wait for
+	ackCh      chan []byte   // body of that ACK
+	offered    bool          // our 2xx carried an offer; the ACK brings the answer
+	remoteCSeq uint32        // highest CSeq seen from the caller
+	localCSeq  uint32        // CSeq of our last request in the dialog
+	desc       offer.Media   // what was agreed for the media
+	ended      bool          // BYE sent or received
+	endReason  string        // why the call ended, for the log
 	byeSent    chan struct{} // closed once our BYE has completed (or failed)
 	byeRecv    chan struct{} // closed when the caller's BYE arrives
 	byeOnce    sync.Once
@@ -223,6 +223,25 @@ func (c *Call) run(tx gosip.ServerTransaction, handler Handler) {
 	defer c.cleanup()
 	tx.OnCancel(func(*gosip.Request) { c.cancel(errCancelled) })
 	c.media.Start()
+	if ring := c.srv.opts.Ring; ring > 0 {
+		ringing := gosip.NewResponseFromRequest(c.invite, 180, "Ringing", nil)
+		ringing.To().Params.Add("tag", c.localTag)
+		ringing.AppendHeader(c.lis.contact(c.invite))
+		if err := tx.Respond(ringing); err != nil {
+			c.endReason = "ringing failed"
+			return
+		}
+		t := time.NewTimer(ring)
+		select {
+		case <-t.C:
+		case <-c.ctx.Done():
+			// CANCEL: the transaction layer has answered it 200 and the
+			// INVITE 487 (RFC 3261 §9.2).
+			t.Stop()
+			c.endReason = context.Cause(c.ctx).Error()
+			return
+		}
+	}
 
 	res := c.okResponse(c.invite, c.lastSDP)
 	if err := tx.Respond(res); err != nil {
@@ -230,8 +249,11 @@ func (c *Call) run(tx gosip.ServerTransaction, handler Handler) {
 		c.endReason = "answer failed"
 		return
 	}
+	c.mu.Lock()
+	codec := c.desc.Codec
+	c.mu.Unlock()
 	c.log.Info("call answered", "caller", c.info.Caller, "called", c.info.Called,
-		"codec", c.desc.Codec, "rtp_local", c.media.LocalAddr().String())
+		"codec", codec, "rtp_local", c.media.LocalAddr().String())
 
 	ackBody, ok := c.awaitAck(tx, res)
 	if !ok {
@@ -395,7 +417,6 @@ func (c *Call) onReinvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		c.lastSDP = sdp
 	}
 	c.wantAck = req.CSeq().SeqNo
-	c.offered = offered
 	c.mu.Unlock()
 	if !offered {
 		c.applyMedia(m)
@@ -561,7 +582,7 @@ func (l *listener) localAddrFor(remote string) netip.Addr {
 			return conn.LocalAddr().(*net.UDPAddr).AddrPort().Addr()
 		}
 	}
-	return netip.IPv4(127, 0, 0, 1)
+	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
 }
 
 // Hangup ends the call with a BYE and returns once it is answered.

@@ -57,6 +57,9 @@ type Options struct {
 	UserAgent string
 	// MaxCalls caps simultaneous calls (503 beyond). Default 1000.
 	MaxCalls int
+	// Ring sends 180 Ringing and waits this long before answering, as a
+	// PBX that lets a call ring does. Default 0: answer at once.
+	Ring time.Duration
 	// Route picks the handler for a call; false answers 404.
 	Route  func(info ivr.Info) (Handler, bool)
 	Logger *slog.Logger
@@ -73,7 +76,7 @@ type Server struct {
 	calls     map[string]*Call // by dialog ID
 	byCallID  map[string]*Call // by Call-ID, to find the call an INVITE retransmission or CANCEL belongs to
 	draining  bool
-	total     int // calls answered or refused since start
+	total     int            // calls answered or refused since start
 	wg        sync.WaitGroup // one per live call
 	changed   chan struct{}  // closed and replaced when the set of calls changes
 	closeOnce sync.Once

@@ -1,6 +1,8 @@
 package tts
 
 import (
+	"github.com/switchboard-voice/switchboard/media"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -41,9 +43,13 @@ func decodeFile(path string, b []byte) ([]int16, int, error) {
 	// extension can say what it is.
 	switch ext {
 	case ".ul", ".ulaw", ".mulaw":
-		return expand(b, &ulaw), Rate, nil
+		pcm := make([]int16, len(b))
+		media.DecodeULaw(pcm, b)
+		return pcm, Rate, nil
 	case ".al", ".alaw":
-		return expand(b, &alaw), Rate, nil
+		pcm := make([]int16, len(b))
+		media.DecodeALaw(pcm, b)
+		return pcm, Rate, nil
 	}
 	switch {
 	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WAVE":
@@ -58,12 +64,4 @@ func decodeFile(path string, b []byte) ([]int16, int, error) {
 		return decodeMP3(b)
 	}
 	return nil, 0, errors.New("unknown audio format (want WAV, MP3, or raw 8 kHz µ-law .ul or A-law .al)")
-}
-
-func expand(b []byte, table *[256]int16) []int16 {
-	pcm := make([]int16, len(b))
-	for i, v := range b {
-		pcm[i] = table[v]
-	}
-	return pcm
 }

@@ -1,6 +1,8 @@
 package tts
 
 import (
+	"github.com/switchboard-voice/switchboard/media"
+
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -201,9 +203,9 @@ func (f *waveFormat) sampleFunc() func([]byte) float64 {
 	le := binary.LittleEndian
 	switch f.tag {
 	case waveULaw:
-		return func(b []byte) float64 { return float64(ulaw[b[0]]) / 32768 }
+		return func(b []byte) float64 { var v [1]int16; media.DecodeULaw(v[:], b[:1]); return float64(v[0]) / 32768 }
 	case waveALaw:
-		return func(b []byte) float64 { return float64(alaw[b[0]]) / 32768 }
+		return func(b []byte) float64 { var v [1]int16; media.DecodeALaw(v[:], b[:1]); return float64(v[0]) / 32768 }
 	case waveFloat:
 		if f.bits == 32 {
 			return func(b []byte) float64 { return float64(math.Float32frombits(le.Uint32(b))) }

@@ -1,8 +1,6 @@
 package tts
 
 import (
-	"github.com/switchboard-voice/switchboard/media"
-
 	"bytes"
 	"errors"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-voice/switchboard/internal/dsp"
+	"github.com/switchboard-voice/switchboard/media"
 )
 
 // Rate is the sample rate of all audio this package returns: that of the

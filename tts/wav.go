@@ -1,14 +1,14 @@
 package tts
 
 import (
-	"github.com/switchboard-voice/switchboard/media"
-
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/switchboard-voice/switchboard/media"
 )
 
 // WAVE format tags (RFC 2361 appendix A).

@@ -597,6 +597,13 @@ func (c *Call) Play(ctx context.Context, audio []int16, opts ivr.PlayOptions) (i
 	if err := c.alive(ctx); err != nil {
 		return ivr.Input{}, err
 	}
+	if opts.DTMFBargeIn && len(c.pending) > 0 {
+		// Keys typed during an announcement that could not be interrupted
+		// interrupt this prompt before it starts.
+		keys := string(c.pending)
+		c.pending = c.pending[:0]
+		return ivr.Input{Kind: ivr.InputDigits, Digits: keys}, nil
+	}
 	pb := c.media.Play(audio)
 	defer pb.Stop()
 	for {

@@ -434,3 +434,43 @@ func TestBadRequestBuilder(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestKeyDuringAnnouncementCarriesOver: a key pressed while a prompt that
+// cannot be interrupted plays is not lost; it interrupts the next prompt
+// that can be.
+func TestKeyDuringAnnouncementCarriesOver(t *testing.T) {
+	ts := newTestServer(t, nil)
+	got := make(chan ivr.Input, 1)
+	playing := make(chan struct{})
+	ts.setHandler(func(ctx context.Context, c *Call) {
+		close(playing)
+		if in, err := c.Play(ctx, make([]int16, 8000), ivr.PlayOptions{}); err != nil || in.Kind != ivr.InputNone {
+			t.Errorf("announcement: %+v %v", in, err)
+		}
+		in, err := c.Play(ctx, make([]int16, 8000*30), ivr.PlayOptions{DTMFBargeIn: true})
+		if err != nil {
+			t.Errorf("prompt: %v", err)
+		}
+		got <- in
+		<-ctx.Done()
+	})
+	u := newUAC(t, ts.udp, false)
+	u.dial("ivr")
+	<-playing
+	u.cseq++
+	msg := strings.Replace(u.request("INFO", "ivr", "Signal=7\r\n"), "application/sdp", "application/dtmf-relay", 1)
+	u.send(msg)
+	u.response(200)
+	select {
+	case in := <-got:
+		if in.Kind != ivr.InputDigits || in.Digits != "7" {
+			t.Errorf("next prompt got %+v, want key 7", in)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the key did not interrupt the next prompt")
+	}
+	u.cseq++
+	u.send(u.request("BYE", "ivr", ""))
+	u.response(200)
+	ts.waitCalls(t, 0)
+}

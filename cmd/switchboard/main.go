@@ -156,6 +156,7 @@ func serve(args []string, stderr io.Writer) error {
 		MediaTimeout:   cfg.Media.Timeout.D(),
 		UserAgent:      cfg.SIP.UserAgent,
 		MaxCalls:       cfg.SIP.MaxCalls,
+		Ring:           cfg.SIP.Ring.D(),
 		Logger:         log,
 		Route: func(info ivr.Info) (sip.Handler, bool) {
 			name, ok := cfg.RouteFlow(info.Called)

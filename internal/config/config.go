@@ -61,6 +61,9 @@ type SIP struct {
 	// MaxCalls caps simultaneous calls; more are refused with 503.
 	// Default 1000; 0 means the default.
 	MaxCalls int `yaml:"max_calls"`
+	// Ring sends 180 Ringing and lets the call ring this long before
+	// answering. Default 0s: answer at once.
+	Ring Duration `yaml:"ring"`
 }
 
 // Media configures RTP.
@@ -250,6 +253,9 @@ func (c *Config) init(root *yaml.Node) error {
 	}
 	if c.SIP.MaxCalls == 0 {
 		c.SIP.MaxCalls = 1000
+	}
+	if c.SIP.Ring.D() > time.Minute {
+		bad("sip.ring", "%v is longer than a minute", c.SIP.Ring.D())
 	}
 
 	if c.Media.PublicAddress != "" {

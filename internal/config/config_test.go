@@ -74,3 +74,13 @@ func TestParseListen(t *testing.T) {
 		t.Errorf("ParseListen = %s %s %v", tr, ap, err)
 	}
 }
+
+func TestShippedConfig(t *testing.T) {
+	c, err := Load("../../configs/switchboard.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DefaultFlow != "demo" || c.FlowPath("demo") != "../../configs/flows/demo.yaml" {
+		t.Errorf("shipped config routes to %q at %q", c.DefaultFlow, c.FlowPath("demo"))
+	}
+}

@@ -111,7 +111,7 @@ func (s *Server) onInvite(l *listener, req *gosip.Request, tx gosip.ServerTransa
 		return
 	}
 	info := callInfo(req)
-	log := s.log.With("call_id", info.CallID, "from", info.From, "to", info.To)
+	log := s.log.With("call_id", info.CallID, "from", info.From, "to", info.To, "ruri", info.RequestURI)
 	body := req.Body()
 	if len(body) > 0 {
 		if ct := req.ContentType(); ct == nil || !strings.HasPrefix(strings.ToLower(ct.Value()), "application/sdp") {

@@ -1,6 +1,6 @@
 // Package media owns a call's audio: the RTP socket pair, the paced sender
-// (one 20 ms clock per call, continuous sequence numbers and timestamps across
-// prompts and silence), the receiver (symmetric latching, jitter buffer,
+// (one sharded 20 ms Clock shared by all calls, continuous sequence numbers
+// and timestamps across prompts and silence), the receiver (symmetric latching, jitter buffer,
 // payload-type demux, G.711 decode, RFC 4733 events), the prompt player that
 // barge-in stops, and the RTP port allocator. Everything here works on 8 kHz
 // mono PCM16 in 20 ms frames of FrameSamples samples.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 )
 
@@ -375,4 +376,59 @@ func FuzzJitter(f *testing.F) {
 			data = data[2:]
 		}
 	})
+}
+
+func TestRTCPLatchAndSenderReport(t *testing.T) {
+	ports, err := NewPorts(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtpConn, rtcpConn, err := ports.Listen(loopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No clock: the test calls sendSR itself, from its own goroutine.
+	s := NewSession(rtpConn, rtcpConn, ports, nil, Config{PayloadType: PayloadPCMU})
+	defer s.Close()
+	s.Start()
+	media, control := newPeer(t), newPeer(t)
+	media.send(s.LocalAddr(), PayloadPCMU, 1, 0, 77, make([]byte, 160))
+	rtcpAddr := netip.AddrPortFrom(s.LocalAddr().Addr(), s.LocalAddr().Port()+1)
+	rr := []byte{0x80, 201, 0, 1, 0, 0, 0, 77} // empty receiver report
+	waitFor(t, func() bool { return s.Stats().Latched == media.addr() })
+	if _, err := control.conn.WriteToUDPAddrPort(rr, rtcpAddr); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.rtcpRemote == control.addr()
+	})
+	s.sendSR(time.Now())
+	control.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := control.conn.Read(control.buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, err := rtcp.Unmarshal(control.buf[:n])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, ok := pkts[0].(*rtcp.SenderReport)
+	if !ok || sr.SSRC != s.pkt.SSRC || sr.RTPTime != s.pkt.Timestamp {
+		t.Fatalf("got %v", pkts[0])
+	}
+}
+
+// waitFor polls cond, for state only observable by polling; the deadline
+// only guards against a hung test.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -122,7 +122,8 @@ func NewSession(rtpConn, rtcpConn *net.UDPConn, ports *Ports, clock *Clock, cfg 
 	}
 	if rtpConn != nil {
 		if a, ok := rtpConn.LocalAddr().(*net.UDPAddr); ok {
-			s.local = a.AddrPort()
+			ap := a.AddrPort()
+			s.local = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 		}
 	}
 	s.pkt.Header = rtp.Header{
@@ -139,7 +140,8 @@ func NewSession(rtpConn, rtcpConn *net.UDPConn, ports *Ports, clock *Clock, cfg 
 	return s
 }
 
-// LocalAddr is the address the RTP socket is bound to, for the SDP answer.
+// LocalAddr is the address the RTP socket is bound to. When bound to all
+// interfaces its address is unspecified, and the SDP needs the public one.
 func (s *Session) LocalAddr() netip.AddrPort { return s.local }
 
 // Start begins receiving and sending (silence until Play). It does nothing
@@ -446,7 +448,7 @@ func (s *Session) sendSR(now time.Time) {
 	}
 	sending := s.sending
 	s.mu.Unlock()
-	if !dst.IsValid() || !sending {
+	if !dst.IsValid() || !sending || s.rtcpConn == nil {
 		return
 	}
 	packets := s.sent.Load()

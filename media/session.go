@@ -181,6 +181,8 @@ func (s *Session) SetRemote(remote netip.AddrPort, payloadType, dtmfType uint8) 
 // SetDirection follows the SDP direction. send=false stops sending (the
 // peer put us on hold: sendonly/inactive); prompts pause with it, and
 // timestamps keep running so the peer sees the pause when sending resumes.
+// Sending also waits, the same way, while there is no address to send to
+// (no Config.Remote and nothing latched yet).
 // recv=false suspends the no-RTP timeout, because a held caller sends
 // nothing.
 func (s *Session) SetDirection(send, recv bool) {
@@ -362,14 +364,16 @@ func (s *Session) checkTimeout(now time.Time) {
 // takes, so a stopped prompt never has a frame taken after Stop returns.
 func (s *Session) sendFrame(now time.Time, h *histogram) {
 	s.mu.Lock()
-	if !s.sending {
+	dst, pt := s.destLocked(), s.pt
+	if !s.sending || !dst.IsValid() {
+		// On hold, or no address yet (late offer, waiting to latch):
+		// prompts wait rather than play to nobody.
 		s.mu.Unlock()
 		s.pkt.Timestamp += FrameSamples
 		s.marker = true // talkspurt starts again when sending resumes
 		s.lastSend = time.Time{}
 		return
 	}
-	dst, pt := s.destLocked(), s.pt
 	var frame []int16
 	var ended *Playback
 	if len(s.queue) > 0 {
@@ -389,22 +393,20 @@ func (s *Session) sendFrame(now time.Time, h *histogram) {
 	}
 	s.mu.Unlock()
 
-	if dst.IsValid() {
-		n := s.marshal(frame, pt)
-		if _, err := s.rtpConn.WriteToUDPAddrPort(s.out[:n], dst); err != nil {
-			s.sendErrors.Add(1)
-		} else {
-			s.sent.Add(1)
-			s.sentBytes.Add(uint64(n))
-		}
-		if !s.lastSend.IsZero() {
-			h.record(now.Sub(s.lastSend))
-		}
-		s.lastSend = now
-		s.pkt.SequenceNumber++
-		s.marker = false
+	n := s.marshal(frame, pt)
+	if _, err := s.rtpConn.WriteToUDPAddrPort(s.out[:n], dst); err != nil {
+		s.sendErrors.Add(1)
+	} else {
+		s.sent.Add(1)
+		s.sentBytes.Add(uint64(n))
 	}
+	if !s.lastSend.IsZero() {
+		h.record(now.Sub(s.lastSend))
+	}
+	s.lastSend = now
+	s.pkt.SequenceNumber++
 	s.pkt.Timestamp += FrameSamples
+	s.marker = false
 	if ended != nil {
 		s.mu.Lock()
 		ended.end(false)

@@ -433,7 +433,7 @@ func TestSessionHoldStopsSending(t *testing.T) {
 			t.Fatalf("seq %d after %d", p.SequenceNumber, prev.SequenceNumber)
 		}
 		if p.Timestamp-prev.Timestamp > FrameSamples {
-			if !p.Marker || p.Timestamp-prev.Timestamp < 5*FrameSamples {
+			if !p.Marker || p.Timestamp-prev.Timestamp < 3*FrameSamples {
 				t.Fatalf("resumed packet %v after %v: want marker and timestamp past the hold", p.Header, prev.Header)
 			}
 			return

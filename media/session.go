@@ -230,7 +230,8 @@ func (s *Session) Stats() SessionStats {
 
 // Close stops the session: it leaves the clock, closes both sockets, waits
 // for its goroutines, gives the port back and ends every queued Playback.
-// Later calls do nothing and return nil.
+// Later calls do nothing and return nil. It waits for the receive
+// goroutine, so it must not be called from the OnAudio callback.
 func (s *Session) Close() error {
 	var err error
 	s.closeOnce.Do(func() {

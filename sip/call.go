@@ -204,11 +204,9 @@ func (s *Server) onInvite(l *listener, req *gosip.Request, tx gosip.ServerTransa
 		Timeout:     s.opts.MediaTimeout,
 		Logger:      log,
 	})
+	// With a late offer there is no address until the ACK's answer or the
+	// first RTP packet; the session sends nothing until it has one.
 	c.media.SetDirection(m.Direction.Send(), m.Direction.Recv())
-	if !m.Remote.IsValid() && offered {
-		// No address yet: wait for the answer in the ACK, or latch.
-		c.media.SetDirection(false, true)
-	}
 
 	s.wg.Add(1)
 	s.addCall(c)

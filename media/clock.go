@@ -65,11 +65,8 @@ func NewClock() *Clock {
 func (c *Clock) Run(ctx context.Context) {
 	start := time.Now()
 	var wg sync.WaitGroup
-	for i, sh := range c.shards {
-		// Shards tick at staggered phases so that their bursts of sends
-		// do not contend for the cores at the same instant.
-		phase := time.Duration(i) * FrameDuration / time.Duration(len(c.shards))
-		wg.Go(func() { sh.run(ctx, start.Add(phase)) })
+	for _, sh := range c.shards {
+		wg.Go(func() { sh.run(ctx, start) })
 	}
 	wg.Wait()
 }

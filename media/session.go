@@ -19,10 +19,9 @@ const (
 	// DefaultTimeout is Config.Timeout's default.
 	DefaultTimeout = 30 * time.Second
 
-	srEvery       = int64(5 * time.Second / FrameDuration)        // ticks between RTCP SRs
-	rtcpPollEvery = int64(500 * time.Millisecond / FrameDuration) // ticks between RTCP reads
-	digitBuffer   = 32
-	maxDatagram   = 1500
+	srEvery     = int64(5 * time.Second / FrameDuration) // ticks between RTCP SRs
+	digitBuffer = 32
+	maxDatagram = 1500
 )
 
 // Config is one call's negotiated media.
@@ -75,9 +74,6 @@ type Session struct {
 	recvMark time.Time
 	recvSeen uint64
 	timedOut bool
-	polling  bool  // the tick reads the sockets (poll_linux.go)
-	rtcpTick int64 // tick of the last RTCP poll
-	poller   poller
 
 	mu         sync.Mutex // guards the fields below
 	remote     netip.AddrPort
@@ -158,14 +154,9 @@ func (s *Session) Start() {
 	}
 	s.started = true
 	s.mu.Unlock()
-	// On Linux the clock's tick reads the sockets too (see poll_linux.go):
-	// one non-blocking recvmmsg per tick instead of two goroutines per
-	// call, each woken by the poller for every packet.
-	if s.clock == nil || !s.startPolling() {
-		s.wg.Add(2)
-		go s.readRTP()
-		go s.readRTCP()
-	}
+	s.wg.Add(2)
+	go s.readRTP()
+	go s.readRTCP()
 	if s.clock != nil {
 		s.shard = s.clock.register(s)
 	}
@@ -312,21 +303,16 @@ func (s *Session) readRTCP() {
 			}
 			continue
 		}
-		s.handleRTCP(buf[:n], from)
+		if n < 8 || buf[0]>>6 != 2 || buf[1] < 200 || buf[1] > 207 {
+			continue
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		s.mu.Lock()
+		if !s.rtcpRemote.IsValid() && s.latched.IsValid() && s.latched.Addr() == from.Addr() {
+			s.rtcpRemote = from
+		}
+		s.mu.Unlock()
 	}
-}
-
-// handleRTCP notes where the latched peer's RTCP comes from.
-func (s *Session) handleRTCP(b []byte, from netip.AddrPort) {
-	if len(b) < 8 || b[0]>>6 != 2 || b[1] < 200 || b[1] > 207 {
-		return
-	}
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	s.mu.Lock()
-	if !s.rtcpRemote.IsValid() && s.latched.IsValid() && s.latched.Addr() == from.Addr() {
-		s.rtcpRemote = from
-	}
-	s.mu.Unlock()
 }
 
 // clockTick runs on the clock's shard goroutine: it sends the frames due
@@ -343,13 +329,6 @@ func (s *Session) clockTick(n int64, h *histogram) {
 	}
 	s.ticked = true
 	s.lastTick = n
-	if s.polling {
-		s.pollRTP()
-		if n-s.rtcpTick >= rtcpPollEvery {
-			s.rtcpTick = n
-			s.pollRTCP()
-		}
-	}
 	now := time.Now()
 	s.checkTimeout(now)
 	if skip := due - maxCatchUp; skip > 0 {

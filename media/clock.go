@@ -65,8 +65,11 @@ func NewClock() *Clock {
 func (c *Clock) Run(ctx context.Context) {
 	start := time.Now()
 	var wg sync.WaitGroup
-	for _, sh := range c.shards {
-		wg.Go(func() { sh.run(ctx, start) })
+	for i, sh := range c.shards {
+		// Shards tick at staggered phases so that their bursts of sends
+		// do not contend for the cores at the same instant.
+		phase := time.Duration(i) * FrameDuration / time.Duration(len(c.shards))
+		wg.Go(func() { sh.run(ctx, start.Add(phase)) })
 	}
 	wg.Wait()
 }

@@ -30,6 +30,8 @@ const (
 	InputDigits
 	// InputNoInput: Listen's timeout passed with nothing from the caller.
 	InputNoInput
+	// InputSpeech: the caller spoke (Input.Text, Confidence, NoMatch).
+	InputSpeech
 )
 
 func (k InputKind) String() string {
@@ -40,6 +42,8 @@ func (k InputKind) String() string {
 		return "digits"
 	case InputNoInput:
 		return "no-input"
+	case InputSpeech:
+		return "speech"
 	}
 	return "unknown"
 }
@@ -48,6 +52,32 @@ func (k InputKind) String() string {
 type Input struct {
 	Kind   InputKind
 	Digits string // keys pressed, in order, without the terminator
+
+	// Speech (InputSpeech).
+	Text       string  // what was recognised, lower case
+	Confidence float64 // 0..1
+	// NoMatch: speech that is none of the expected phrases, or that could
+	// not be recognised well enough; the flow treats it as a no-match.
+	NoMatch bool
+	// BargedIn: the caller's speech stopped the prompt.
+	BargedIn bool
+}
+
+// Speech says how to listen for the caller's voice during a Play or a
+// Listen. Keys are always accepted too.
+type Speech struct {
+	BargeIn BargeIn
+	// Choices are the phrases the node expects, one group of synonyms per
+	// choice; they guide recognition, count as hotwords and allow an
+	// answer to end early once it matches exactly one choice.
+	Choices [][]string
+	// Intents are phrases that interrupt any prompt (global intents).
+	Intents [][]string
+	// Endpoint names a preset (menu, yes_no, digits, free_text; "" is
+	// menu); EndSilence and MaxSpeech override it when not zero.
+	Endpoint              string
+	EndSilence, MaxSpeech time.Duration
+	Language              string // "" for the recogniser's default
 }
 
 // PlayOptions controls one prompt.
@@ -55,6 +85,11 @@ type PlayOptions struct {
 	// DTMFBargeIn stops the prompt at the first key pressed; the key is
 	// returned as Input and is not lost.
 	DTMFBargeIn bool
+	// Speech, when set, listens to the caller during the prompt: by its
+	// BargeIn mode their voice may stop the prompt, and an utterance begun
+	// during the prompt is heard out and returned as InputSpeech. Nil
+	// listens for keys only.
+	Speech *Speech
 }
 
 // ListenOptions controls one turn of collecting input after a prompt.
@@ -67,6 +102,9 @@ type ListenOptions struct {
 	// InitialKeys count toward MaxDigits and begin the returned Input.Digits:
 	// Listen returns the whole entry, not only the keys it collected itself.
 	// The engine calls Listen only when InitialKeys don't complete an entry.
+	// Speech, when set, also listens for an answer by voice; NoInput is
+	// then the time to wait for the caller to start speaking or pressing.
+	Speech *Speech
 }
 
 // Call is what the engine drives. sip+media implement it for real calls; a

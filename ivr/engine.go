@@ -82,6 +82,9 @@ type run struct {
 	// typed holds keys the caller pressed to stop a prompt and that no ask
 	// has consumed yet: the caller typing ahead of the menu.
 	typed string
+	// heard is an answer the caller spoke over a say node's prompt that
+	// matches a choice of the ask that follows: the caller answering ahead.
+	heard *Input
 }
 
 // step is where a node sends the call: the next node, or the end.
@@ -131,8 +134,13 @@ func (r *run) walk(ctx context.Context) error {
 func (r *run) node(ctx context.Context, n *Node) (step, error) {
 	switch n.Kind {
 	case KindSay:
-		if err := r.play(ctx, n, n.Say); err != nil {
+		next := r.lookahead(n.Next.Node)
+		in, err := r.play(ctx, n, n.Say, r.speech(n, next))
+		if err != nil {
 			return step{}, err
+		}
+		if in.Kind == InputSpeech {
+			r.keepHeard(n, next, in)
 		}
 		return step{next: n.Next.Node}, nil
 	case KindAsk:
@@ -144,7 +152,8 @@ func (r *run) node(ctx context.Context, n *Node) (step, error) {
 			r.log.Info("typed-ahead keys dropped", "node", n.ID, "digits", r.typed)
 			r.typed = ""
 		}
-		if err := r.play(ctx, n, n.Hangup.Say); err != nil {
+		r.heard = nil
+		if _, err := r.play(ctx, n, n.Hangup.Say, nil); err != nil {
 			return step{}, err
 		}
 		return step{hangup: true}, nil
@@ -152,66 +161,126 @@ func (r *run) node(ctx context.Context, n *Node) (step, error) {
 	return step{}, fmt.Errorf("ivr: node kind %v not supported", n.Kind)
 }
 
-// play plays a prompt (nil: nothing) with the node's barge-in setting. Keys
-// that stop it are kept for the next ask. While such keys are waiting, an
-// interruptible prompt is skipped: the caller has already answered ahead.
-func (r *run) play(ctx context.Context, n *Node, p *Prompt) error {
+// play plays a prompt (nil: nothing) with the node's barge-in setting,
+// listening for speech as sp says (nil: keys only). Keys that stop it are
+// kept for the next ask. While such keys are waiting, an interruptible
+// prompt is skipped: the caller has already answered ahead. A spoken
+// answer is returned.
+func (r *run) play(ctx context.Context, n *Node, p *Prompt, sp *Speech) (Input, error) {
 	if p == nil {
-		return nil
+		return Input{}, nil
 	}
-	bargeIn := n.BargeIn == BargeInOn
-	if bargeIn && r.typed != "" {
-		r.log.Debug("prompt skipped, caller typed ahead", "node", n.ID, "prompt", p.String())
-		return nil
+	bargeIn := n.BargeIn != BargeInOff
+	if bargeIn && (r.typed != "" || r.heard != nil) {
+		r.log.Debug("prompt skipped, caller answered ahead", "node", n.ID, "prompt", p.String())
+		return Input{}, nil
 	}
-	in, err := r.call.Play(ctx, p.audio, PlayOptions{DTMFBargeIn: bargeIn})
+	in, err := r.call.Play(ctx, p.audio, PlayOptions{DTMFBargeIn: bargeIn, Speech: sp})
 	if err != nil {
-		return fmt.Errorf("play %s: %w", p, err)
+		return Input{}, fmt.Errorf("play %s: %w", p, err)
 	}
-	if in.Kind == InputDigits && in.Digits != "" {
+	switch {
+	case in.Kind == InputDigits && in.Digits != "":
 		r.log.Info("barge-in", "node", n.ID, "digits", in.Digits)
 		r.typed += in.Digits
+		return Input{}, nil
+	case in.Kind == InputSpeech:
+		r.log.Info("heard", "node", n.ID, "text", in.Text, "confidence", fmt.Sprintf("%.2f", in.Confidence),
+			"no_match", in.NoMatch, "barged_in", in.BargedIn)
+		return in, nil
+	}
+	return Input{}, nil
+}
+
+// speech is how a node listens: its barge-in mode, and the choices of ask
+// (the node itself, or the ask a say node leads to) as expected phrases.
+func (r *run) speech(n *Node, ask *Ask) *Speech {
+	sp := &Speech{BargeIn: n.BargeIn, Endpoint: "menu", Language: r.flow.Language}
+	if ask != nil {
+		sp.Choices = ask.phraseGroups()
+		sp.Endpoint = ask.Endpoint
+		sp.EndSilence, sp.MaxSpeech = ask.EndSilence, ask.MaxSpeech
+	}
+	return sp
+}
+
+// lookahead returns the ask a say node leads to (through gotos), or nil.
+func (r *run) lookahead(id string) *Ask {
+	for range 8 {
+		n := r.flow.Nodes[id]
+		switch {
+		case n == nil:
+			return nil
+		case n.Kind == KindAsk:
+			return n.Ask
+		case n.Kind == KindGoto:
+			id = n.Goto.Node
+		default:
+			return nil
+		}
 	}
 	return nil
+}
+
+// keepHeard keeps an answer spoken over a say node for the ask after it
+// when it names one of that ask's choices; anything else is dropped.
+func (r *run) keepHeard(n *Node, ask *Ask, in Input) {
+	if ask != nil && !in.NoMatch && len(ask.matchSpeech(in.Text)) == 1 {
+		r.heard = &in
+		return
+	}
+	r.log.Info("speech over a prompt ignored", "node", n.ID, "text", in.Text)
 }
 
 // ask runs an ask node: prompt, collect, route; retries on no-input and
 // no-match, each counted separately for this visit of the node.
 func (r *run) ask(ctx context.Context, n *Node) (step, error) {
 	a := n.Ask
+	sp := r.speech(n, a)
 	var noInput, noMatch int
 	for {
-		if err := r.play(ctx, n, a.Prompt); err != nil {
-			return step{}, err
-		}
-		in, err := r.collect(ctx, a)
+		in, err := r.answer(ctx, n, sp)
 		if err != nil {
-			return step{}, fmt.Errorf("listen: %w", err)
-		}
-		if in.Kind != InputDigits {
-			in = Input{Kind: InputNoInput}
+			return step{}, err
 		}
 		r.res.Inputs = append(r.res.Inputs, in)
 
 		var retry *Retry
 		var event string
 		var count int
-		if in.Kind == InputDigits {
-			if c := a.choice(in.Digits); c != nil {
-				r.log.Info("input", "node", n.ID, "digits", in.Digits, "result", "match", "next", c.Next.Node)
-				if err := r.play(ctx, n, c.Say); err != nil {
-					return step{}, err
+		var chosen *Choice
+		switch in.Kind {
+		case InputDigits:
+			chosen = a.choice(in.Digits)
+		case InputSpeech:
+			if !in.NoMatch {
+				if cs := a.matchSpeech(in.Text); len(cs) == 1 {
+					chosen = cs[0]
 				}
-				return step{next: c.Next.Node}, nil
 			}
-			noMatch++
-			retry, event, count = &a.NoMatch, "no-match", noMatch
+		}
+		attrs := []any{"node", n.ID}
+		if in.Kind == InputSpeech {
+			attrs = append(attrs, "text", in.Text)
 		} else {
+			attrs = append(attrs, "digits", in.Digits)
+		}
+		if chosen != nil {
+			r.log.Info("input", append(attrs, "result", "match", "next", chosen.Next.Node)...)
+			if _, err := r.play(ctx, n, chosen.Say, nil); err != nil {
+				return step{}, err
+			}
+			return step{next: chosen.Next.Node}, nil
+		}
+		if in.Kind == InputNoInput {
 			noInput++
 			retry, event, count = &a.NoInput, "no-input", noInput
+		} else {
+			noMatch++
+			retry, event, count = &a.NoMatch, "no-match", noMatch
 		}
-		r.log.Info("input", "node", n.ID, "digits", in.Digits, "result", event, "count", count)
-		if err := r.play(ctx, n, retry.Say); err != nil {
+		r.log.Info("input", append(attrs, "result", event, "count", count)...)
+		if _, err := r.play(ctx, n, retry.Say, nil); err != nil {
 			return step{}, err
 		}
 		if count > retry.Reprompt {
@@ -224,9 +293,34 @@ func (r *run) ask(ctx context.Context, n *Node) (step, error) {
 	}
 }
 
+// answer gets one answer for an ask: one spoken ahead, or the prompt
+// (which the caller may answer over), then keys or speech after it.
+func (r *run) answer(ctx context.Context, n *Node, sp *Speech) (Input, error) {
+	if r.heard != nil {
+		in := *r.heard
+		r.heard = nil
+		return in, nil
+	}
+	in, err := r.play(ctx, n, n.Ask.Prompt, sp)
+	if err != nil {
+		return Input{}, err
+	}
+	if in.Kind == InputSpeech {
+		return in, nil
+	}
+	in, err = r.collect(ctx, n.Ask, sp)
+	if err != nil {
+		return Input{}, fmt.Errorf("listen: %w", err)
+	}
+	if in.Kind != InputDigits && in.Kind != InputSpeech {
+		in = Input{Kind: InputNoInput}
+	}
+	return in, nil
+}
+
 // collect returns one entry of keys: straight from the typed-ahead keys when
 // they already complete it, otherwise from Listen, which starts with them.
-func (r *run) collect(ctx context.Context, a *Ask) (Input, error) {
+func (r *run) collect(ctx context.Context, a *Ask, sp *Speech) (Input, error) {
 	typed := r.typed
 	r.typed = ""
 	if entry, rest, ok := a.complete(typed); ok {
@@ -239,6 +333,7 @@ func (r *run) collect(ctx context.Context, a *Ask) (Input, error) {
 		MaxDigits:   a.MaxDigits,
 		Terminator:  a.Terminator,
 		InitialKeys: typed,
+		Speech:      sp,
 	})
 	if err != nil {
 		return Input{}, err

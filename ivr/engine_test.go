@@ -229,6 +229,12 @@ nodes:
 	res, _ := runCall(t, f, c)
 	check(t, "played", c.played, []string{"Hello.", "Thank you.", "Goodbye."})
 	want := ListenOptions{NoInput: 7 * time.Second, InterDigit: 2 * time.Second, MaxDigits: 4, Terminator: "#", InitialKeys: "1"}
+	if len(c.listens) == 1 {
+		if sp := c.listens[0].Speech; sp == nil || sp.Endpoint != "menu" || sp.BargeIn != BargeInSpeech {
+			t.Errorf("listen speech options = %+v", sp)
+		}
+		c.listens[0].Speech = nil
+	}
 	if len(c.listens) != 1 || c.listens[0] != want {
 		t.Errorf("listens = %+v, want [%+v]", c.listens, want)
 	}

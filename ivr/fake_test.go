@@ -58,6 +58,7 @@ type fakeCall struct {
 	prompts *fakePrompts
 
 	bargeIn  map[string]string // prompt substring -> keys pressed during it (once)
+	said     map[string]string // prompt substring -> words spoken over it (once)
 	hangupOn string            // prompt substring: the caller hangs up during it
 	listen   []Input           // Listen results, in order
 	listenFn func(ListenOptions) (Input, error)
@@ -85,6 +86,14 @@ func (c *fakeCall) Play(ctx context.Context, audio []int16, opts PlayOptions) (I
 			delete(c.bargeIn, sub)
 			if opts.DTMFBargeIn {
 				return Input{Kind: InputDigits, Digits: keys}, nil
+			}
+		}
+	}
+	for sub, words := range c.said {
+		if strings.Contains(name, sub) {
+			delete(c.said, sub)
+			if opts.Speech != nil && opts.Speech.BargeIn != BargeInOff {
+				return speech(words), nil
 			}
 		}
 	}
@@ -121,3 +130,10 @@ var _ Prompts = (*fakePrompts)(nil)
 func keys(d string) Input { return Input{Kind: InputDigits, Digits: d} }
 
 var silence = Input{Kind: InputNoInput}
+
+func speech(words string) Input {
+	if words == "" {
+		return Input{Kind: InputSpeech, NoMatch: true}
+	}
+	return Input{Kind: InputSpeech, Text: words, Confidence: 0.9}
+}

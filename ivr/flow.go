@@ -17,12 +17,15 @@ func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
 // Flow is a validated flow file. It is read-only once Prepare has returned,
 // so one Flow serves any number of concurrent calls; a reload loads a new Flow.
 type Flow struct {
-	Name  string           // the flow: key; what routes and logs call it
-	Path  string           // the file it was loaded from, as given to Load/Parse
-	Start Ref              // the first node
-	Nodes map[string]*Node // by id
-	Order []string         // node ids in file order
-	Pos   Pos              // the top-level mapping
+	Name string // the flow: key; what routes and logs call it
+	// Language is the callers' language for speech recognition ("en",
+	// "ru"; language: key); "" leaves it to the recogniser's configuration.
+	Language string
+	Path     string           // the file it was loaded from, as given to Load/Parse
+	Start    Ref              // the first node
+	Nodes    map[string]*Node // by id
+	Order    []string         // node ids in file order
+	Pos      Pos              // the top-level mapping
 	// Fields holds the position of each top-level key's value, by key.
 	Fields map[string]Pos
 
@@ -63,24 +66,32 @@ func (k NodeKind) String() string {
 	return "unknown"
 }
 
-// BargeIn says whether the caller can interrupt a node's prompts. The YAML
-// key barge_in takes true or false today; a later version adds speech modes
-// (speech, hotword) as further values of this type.
+// BargeIn says what may interrupt a node's prompts. Keys always may,
+// except with BargeInOff.
 type BargeIn int
 
 const (
-	// BargeInOn (the default): a key pressed during a prompt stops it; the key
-	// is kept as the first key of the next ask.
-	BargeInOn BargeIn = iota
-	// BargeInOff: prompts play in full (for a disclosure that must be heard).
+	// BargeInSpeech (the default; barge_in: speech or true): the caller's
+	// voice stops a prompt once they have spoken for a moment, and so does a
+	// key.
+	BargeInSpeech BargeIn = iota
+	// BargeInHotword (barge_in: hotword): only words that match one of the
+	// node's choices or a global intent stop a prompt; coughs, "uh-huh" and
+	// line echo never do. Keys still stop it.
+	BargeInHotword
+	// BargeInOff (barge_in: off or false): prompts play in full, for a
+	// disclosure that must be heard. A global intent still interrupts.
 	BargeInOff
 )
 
 func (b BargeIn) String() string {
-	if b == BargeInOff {
+	switch b {
+	case BargeInHotword:
+		return "hotword"
+	case BargeInOff:
 		return "off"
 	}
-	return "on"
+	return "speech"
 }
 
 // Node is one step of a flow. Which of Say/Next, Ask, Goto and Hangup is set
@@ -133,10 +144,16 @@ type Ask struct {
 	InterDigit time.Duration // inter_digit: wait between keys; default 3s
 	MaxDigits  int           // max_digits: keys per entry; default the longest choice key
 	Terminator string        // terminator: keys that end an entry early, e.g. "#"; default none
-	Choices    []*Choice
-	NoInput    Retry // no_input; default {reprompt: 1} then hang up
-	NoMatch    Retry // no_match; default {reprompt: 1} then hang up
-	Pos        Pos   // the ask mapping
+	// Endpoint names the endpointing preset for speech (endpoint: menu,
+	// yes_no, digits or free_text; default menu); EndSilence and MaxSpeech
+	// (end_silence, max_speech) override its pause that ends an answer and
+	// its cap on an answer's length.
+	Endpoint              string
+	EndSilence, MaxSpeech time.Duration
+	Choices               []*Choice
+	NoInput               Retry // no_input; default {reprompt: 1} then hang up
+	NoMatch               Retry // no_match; default {reprompt: 1} then hang up
+	Pos                   Pos   // the ask mapping
 	// Fields holds the position of each key's value in the ask, by key.
 	Fields map[string]Pos
 }
@@ -148,12 +165,15 @@ const (
 	DefaultReprompt   = 1
 )
 
-// Choice is one answer an ask accepts.
+// Choice is one answer an ask accepts: keys, spoken phrases, or both.
 type Choice struct {
-	Key  string  // DTMF keys, e.g. "1" or "*9"
-	Say  *Prompt // optional confirmation, played before going to Next
-	Next Ref
-	Pos  Pos // the choice's mapping
+	Key string // DTMF keys, e.g. "1" or "*9"; "" for speech only
+	// Phrases are what a caller may say for this choice, synonyms included
+	// ("billing", "pay my bill"); matched as whole words.
+	Phrases []string
+	Say     *Prompt // optional confirmation, played before going to Next
+	Next    Ref
+	Pos     Pos // the choice's mapping
 	// Fields holds the position of each key's value in the choice, by key.
 	Fields map[string]Pos
 }

@@ -21,10 +21,10 @@ import (
 // a typo never silently changes a flow, and a key a later version adds is
 // rejected by this one rather than ignored.
 var (
-	flowKeys   = []string{"flow", "start", "nodes"}
+	flowKeys   = []string{"flow", "start", "nodes", "language"}
 	nodeKeys   = []string{"say", "ask", "goto", "hangup", "next", "barge_in"}
-	askKeys    = []string{"prompt", "timeout", "inter_digit", "max_digits", "terminator", "choices", "no_input", "no_match"}
-	choiceKeys = []string{"key", "say", "next"}
+	askKeys    = []string{"prompt", "timeout", "inter_digit", "max_digits", "terminator", "choices", "no_input", "no_match", "endpoint", "end_silence", "max_speech"}
+	choiceKeys = []string{"key", "phrases", "say", "next"}
 	retryKeys  = []string{"say", "reprompt", "then"}
 	hangupKeys = []string{"say"}
 	promptKeys = []string{"text", "file"}
@@ -153,6 +153,9 @@ func (p *parser) parse(data []byte) *Flow {
 		f.Name = p.str(v.val, "", "flow")
 	} else {
 		p.errorf(root, "", `missing "flow" (the flow's name)`)
+	}
+	if v, ok := fs.get("language"); ok {
+		f.Language = p.str(v.val, "", "language")
 	}
 	if v, ok := fs.get("start"); ok {
 		f.Start = p.ref(v.val, "", "start")
@@ -288,9 +291,7 @@ func (p *parser) node(nd *Node, key, n *yaml.Node) {
 		p.errorf(kind.key, where, `missing "next" (the node after say; end a flow with a hangup node)`)
 	}
 	if v, ok := fs.get("barge_in"); ok {
-		if b, ok := p.boolean(v.val, where, "barge_in"); ok && !b {
-			nd.BargeIn = BargeInOff
-		}
+		nd.BargeIn = p.bargeIn(v.val, where)
 		if nd.Kind == KindGoto {
 			p.errorf(v.key, where, "barge_in does not apply to a goto node (it plays nothing)")
 		}
@@ -315,6 +316,22 @@ func (p *parser) ask(key, n *yaml.Node, where string) *Ask {
 	}
 	if v, ok := fs.get("inter_digit"); ok {
 		a.InterDigit = p.duration(v.val, where, "inter_digit")
+	}
+	a.Endpoint = "menu"
+	if v, ok := fs.get("endpoint"); ok {
+		if e := p.str(v.val, where, "endpoint"); e != "" {
+			if !slices.Contains(EndpointPresets, e) {
+				p.errorf(v.val, where, "endpoint: %q is not one of %s", e, strings.Join(EndpointPresets, ", "))
+			} else {
+				a.Endpoint = e
+			}
+		}
+	}
+	if v, ok := fs.get("end_silence"); ok {
+		a.EndSilence = p.duration(v.val, where, "end_silence")
+	}
+	if v, ok := fs.get("max_speech"); ok {
+		a.MaxSpeech = p.duration(v.val, where, "max_speech")
 	}
 	maxSet := false
 	if v, ok := fs.get("max_digits"); ok {
@@ -386,8 +403,14 @@ func (p *parser) choice(n *yaml.Node, where string) *Choice {
 	c.Fields = fs.positions()
 	if v, ok := fs.get("key"); ok {
 		c.Key = p.dtmf(v.val, where)
-	} else {
-		p.errorf(n, where, `missing "key"`)
+	}
+	if v, ok := fs.get("phrases"); ok {
+		c.Phrases = p.phrases(v.val, where)
+	}
+	if _, ok := fs.get("key"); !ok && len(c.Phrases) == 0 {
+		if _, ok := fs.get("phrases"); !ok {
+			p.errorf(n, where, `missing "key" or "phrases" (what the caller presses or says)`)
+		}
 	}
 	if v, ok := fs.get("say"); ok {
 		c.Say = p.prompt(v.val, where, "say")
@@ -398,6 +421,58 @@ func (p *parser) choice(n *yaml.Node, where string) *Choice {
 		p.errorf(n, where, `missing "next"`)
 	}
 	return c
+}
+
+// phrases decodes a choice's phrases: a list of text, or one text.
+func (p *parser) phrases(n *yaml.Node, where string) []string {
+	n = resolve(n)
+	var out []string
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if t := p.str(n, where, "phrases"); t != "" {
+			out = append(out, t)
+		}
+	case yaml.SequenceNode:
+		if len(n.Content) == 0 {
+			p.errorf(n, where, "phrases: empty list")
+		}
+		for _, e := range n.Content {
+			if t := p.str(e, where, "phrases"); t != "" {
+				out = append(out, t)
+			}
+		}
+	default:
+		p.errorf(n, where, "phrases: want a list of text, got %s", describe(n))
+	}
+	for _, t := range out {
+		if normalize(t) == "" {
+			p.errorf(n, where, "phrases: %q has no words", t)
+		}
+	}
+	return out
+}
+
+// bargeIn decodes barge_in: speech, hotword, off, or true/false.
+func (p *parser) bargeIn(n *yaml.Node, where string) BargeIn {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
+		if b, ok := p.boolean(n, where, "barge_in"); ok && !b {
+			return BargeInOff
+		}
+		return BargeInSpeech
+	}
+	switch v := p.str(n, where, "barge_in"); v {
+	case "speech":
+		return BargeInSpeech
+	case "hotword":
+		return BargeInHotword
+	case "off":
+		return BargeInOff
+	case "":
+	default:
+		p.errorf(n, where, "barge_in: %q is not speech, hotword or off", v)
+	}
+	return BargeInSpeech
 }
 
 // retry decodes no_input or no_match; an absent one gets the defaults.

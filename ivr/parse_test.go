@@ -215,7 +215,7 @@ nodes:
       no_match: {reprompt: 99}
 `,
 			want: []string{
-				`t.yaml:5:15: node "a": barge_in: want true or false, got "no"`,
+				`t.yaml:5:15: node "a": barge_in: "no" is not speech, hotword or off`,
 				`t.yaml:8:19: node "a": max_digits: want a whole number, got "one"`,
 				`t.yaml:9:16: node "a": choices: want a list, got a mapping`,
 				`t.yaml:10:28: node "a": no_match: reprompt: 99 is out of range (0 to 10)`,
@@ -357,7 +357,7 @@ nodes:
 	if a.Say.File != "prompts/hello.wav" || a.Say.Path != filepath.Join("configs", "flows", "prompts", "hello.wav") {
 		t.Errorf("file prompt = %+v", a.Say)
 	}
-	if a.BargeIn != BargeInOn {
+	if a.BargeIn != BargeInSpeech {
 		t.Errorf("barge_in: true gave %v", a.BargeIn)
 	}
 	b := f.Nodes["b"].Ask

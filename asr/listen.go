@@ -244,8 +244,8 @@ type Turn struct {
 	utt        Utterance
 	confirmed  bool // the endpointer confirmed the current speech
 	uttStart   int  // frame of the utterance's first audio (pre-roll included)
-	voiced     int // voiced frames in the current speech
-	lastSpeech int // last frame the VAD called speech
+	voiced     int  // voiced frames in the current speech
+	lastSpeech int  // last frame the VAD called speech
 	silentRun  int
 	rs         *dsp.Resampler
 	up         []int16

@@ -1,0 +1,351 @@
+package media
+
+import "math"
+
+// VADConfig tunes a VAD. Every zero field takes the default given with it,
+// so the zero value is the configuration to use on telephone lines.
+type VADConfig struct {
+	// OnsetDB is how far above the noise floor a frame's level must be to
+	// count towards the start of speech; default 9 dB. Frame levels of
+	// steady line noise wander ±1–2 dB around their mean and the floor sits
+	// at their low edge, so 9 dB keeps noise out while the vowels of speech
+	// at 10 dB SNR (15 dB or more above the noise) still clear it.
+	OnsetDB float64
+	// OffsetDB is how far above the noise floor speech that has started
+	// must stay to go on; default 4 dB. The gap to OnsetDB is the
+	// hysteresis that keeps the quieter consonants and the decay of a word
+	// inside the speech.
+	OffsetDB float64
+	// MinLevel is the quietest level in dBFS that can start speech, however
+	// low the noise; default −55 dBFS. On a quiet digital line the floor
+	// can fall to µ-law's last steps (−70 dBFS and below), where breath and
+	// lip noise clear any relative threshold. Speech goes on down to
+	// MinLevel − (OnsetDB − OffsetDB).
+	MinLevel float64
+	// OnsetFrames is how many consecutive frames must clear the onset
+	// threshold before speech starts; default 3 (60 ms). A click or a
+	// dropped-packet glitch is one or two frames long.
+	OnsetFrames int
+	// Hangover is how many frames speech stays on after the level falls
+	// below the offset threshold; default 1 (20 ms), negative for none.
+	// It bridges a stop consonant without a new onset. It is kept short
+	// on purpose: every hangover frame adds to the pause an Endpointer
+	// measures, and the pause is the Endpointer's business.
+	Hangover int
+	// FloorDown is the fraction of the distance to a quieter level that the
+	// noise floor moves per frame; default 0.3, so the floor follows the
+	// noise down within some 100 ms. It takes two quiet frames in a row to
+	// move the floor down.
+	FloorDown float64
+	// FloorUp is the fraction of the distance to a louder frame that the
+	// noise floor moves per frame when the frame is not speech and does not
+	// clear the onset threshold; default 0.02 (a time constant of 1 s).
+	// The floor never moves up while speech is on, except as StationaryDB
+	// allows.
+	FloorUp float64
+	// StationaryFrames and StationaryDB say when "speech" is really a new,
+	// louder noise: once speech has lasted StationaryFrames and the levels
+	// of its last StationaryFrames frames lie within StationaryDB of each
+	// other, the floor jumps to their minimum, which ends the speech.
+	// Speech rises and falls by 10 dB and more several times a second;
+	// fan or line noise does not. Defaults 40 frames (800 ms) and 6 dB.
+	// This bounds how long a sudden step up in the noise is taken for
+	// speech. StationaryFrames is at most 128.
+	StationaryFrames int
+	StationaryDB     float64
+	// VoicingThreshold is the normalised autocorrelation peak in the pitch
+	// range (70–400 Hz) above which a frame is voiced; default 0.5. Vowels
+	// reach 0.7–0.95 (less at low SNR); noise, breath and most of a cough
+	// stay below 0.4.
+	VoicingThreshold float64
+}
+
+const (
+	// silentLevel is the level below which a frame is taken for digital
+	// silence (a jitter buffer's fill for a lost packet, or a line before
+	// media flows) and says nothing about the noise floor. µ-law's smallest
+	// non-zero step is about −72 dBFS.
+	silentLevel = -80.0
+	// vadRing is the capacity of the ring of recent levels.
+	vadRing = 128
+	// Voicing runs at 4 kHz (pairs of samples averaged), which halves the
+	// lags and the frame: lags 10–57 are 400–70 Hz.
+	vHalf   = FrameSamples / 2
+	vMinLag = 10
+	vMaxLag = 57
+)
+
+func (c VADConfig) withDefaults() VADConfig {
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.OnsetDB, 9)
+	def(&c.OffsetDB, 4)
+	def(&c.MinLevel, -55)
+	def(&c.FloorDown, 0.3)
+	def(&c.FloorUp, 0.02)
+	def(&c.StationaryDB, 6)
+	def(&c.VoicingThreshold, 0.5)
+	if c.OnsetFrames <= 0 {
+		c.OnsetFrames = 3
+	}
+	switch {
+	case c.Hangover == 0:
+		c.Hangover = 1
+	case c.Hangover < 0:
+		c.Hangover = 0
+	}
+	if c.StationaryFrames <= 0 {
+		c.StationaryFrames = 40
+	}
+	c.StationaryFrames = min(c.StationaryFrames, vadRing)
+	c.OffsetDB = min(c.OffsetDB, c.OnsetDB)
+	return c
+}
+
+// VAD classifies 20 ms frames as speech or not by their level against an
+// adaptive noise floor, and tells voiced frames by their periodicity. It
+// keeps its state between frames, so one VAD follows one stream; it is not
+// safe for concurrent use. Process does not allocate.
+type VAD struct {
+	cfg VADConfig
+
+	// hp is a 2nd-order Butterworth high-pass at 100 Hz: it takes out DC
+	// and mains hum, which would otherwise count as level and, being
+	// periodic, as voicing.
+	b0, b1, b2, a1, a2 float64
+	x1, x2, y1, y2     float64
+
+	floor    float64
+	floorSet bool
+	level    float64
+	prev     float64 // level of the frame before
+	frames   int     // frames processed
+
+	speech   bool
+	run      int // consecutive frames clearing the onset threshold
+	hang     int // hangover frames left
+	segFrame int // frames since the speech segment started
+	onset    int // frame index of the current or last segment's first frame
+	voiced   bool
+	nVoiced  int
+	peak     float64
+
+	ring [vadRing]float64
+	pos  int
+
+	// hist holds the last vMaxLag+vHalf samples at 4 kHz, newest last.
+	hist [vMaxLag + vHalf]float64
+	cum  [vMaxLag + vHalf + 1]float64
+}
+
+// NewVAD returns a VAD configured by cfg, its zero fields defaulted.
+func NewVAD(cfg VADConfig) *VAD {
+	v := &VAD{cfg: cfg.withDefaults()}
+	// RBJ cookbook high-pass, Q = 1/√2.
+	w := 2 * math.Pi * 100 / SampleRate
+	alpha := math.Sin(w) / math.Sqrt2
+	a0 := 1 + alpha
+	c := math.Cos(w)
+	v.b0 = (1 + c) / 2 / a0
+	v.b1 = -(1 + c) / a0
+	v.b2 = v.b0
+	v.a1 = -2 * c / a0
+	v.a2 = (1 - alpha) / a0
+	v.Reset()
+	return v
+}
+
+// Reset forgets the stream: the noise floor is learnt again from the next
+// frame that is not digital silence.
+func (v *VAD) Reset() {
+	cfg, b0, b1, b2, a1, a2 := v.cfg, v.b0, v.b1, v.b2, v.a1, v.a2
+	*v = VAD{cfg: cfg, b0: b0, b1: b1, b2: b2, a1: a1, a2: a2}
+	v.level = math.Inf(-1)
+	v.floor = math.Inf(-1)
+	v.prev = math.Inf(1)
+	v.onset = -1
+}
+
+// Process classifies one 20 ms frame of FrameSamples samples and reports
+// whether speech is on: the level has cleared the onset threshold for
+// OnsetFrames frames in a row and has not since stayed below the offset
+// threshold for longer than the hangover. Speech is therefore reported
+// OnsetFrames−1 frames after it began (40 ms by default); OnsetFrame says
+// where it began.
+func (v *VAD) Process(frame []int16) bool {
+	idx := v.frames
+	v.frames++
+
+	// High-pass, level, and the 4 kHz copy for voicing, in one pass.
+	copy(v.hist[:], v.hist[vHalf:])
+	newest := v.hist[vMaxLag:]
+	var sum float64
+	x1, x2, y1, y2 := v.x1, v.x2, v.y1, v.y2
+	for i, s := range frame {
+		x := float64(s)
+		y := v.b0*x + v.b1*x1 + v.b2*x2 - v.a1*y1 - v.a2*y2
+		x2, x1, y2, y1 = x1, x, y1, y
+		sum += y * y
+		if i&1 == 1 && i/2 < vHalf {
+			newest[i/2] = (y + y2) / 2
+		}
+	}
+	// Denormals would slow the filter to a crawl on long digital silence.
+	if math.Abs(y1) < 1e-20 && math.Abs(y2) < 1e-20 {
+		y1, y2 = 0, 0
+	}
+	v.x1, v.x2, v.y1, v.y2 = x1, x2, y1, y2
+
+	lvl := -120.0
+	if n := len(frame); n > 0 && sum > 0 {
+		lvl = max(-120, 10*math.Log10(sum/float64(n)/(32768*32768)))
+	}
+	v.level = lvl
+	v.ring[v.pos] = lvl
+	v.pos = (v.pos + 1) % vadRing
+
+	prev := v.prev
+	v.prev = lvl
+	if lvl < silentLevel {
+		// Digital silence: not speech, and no evidence about the noise.
+		// Nor is the frame after it, which may be partly silent.
+		v.speech, v.run, v.hang, v.voiced, v.peak = false, 0, 0, false, 0
+		v.prev = math.Inf(1)
+		return false
+	}
+	if !v.floorSet {
+		v.floor, v.floorSet = lvl, true
+	}
+	cfg := &v.cfg
+	onThr := max(v.floor+cfg.OnsetDB, cfg.MinLevel)
+	offThr := max(v.floor+cfg.OffsetDB, cfg.MinLevel-(cfg.OnsetDB-cfg.OffsetDB))
+
+	if lvl >= onThr {
+		v.run++
+	} else {
+		v.run = 0
+	}
+	// Voicing only matters for frames that may be speech; skipping it
+	// elsewhere keeps the cost of a quiet line down.
+	v.voiced, v.peak = false, 0
+	if lvl >= offThr {
+		v.peak = v.periodicity()
+		v.voiced = v.peak >= cfg.VoicingThreshold
+	}
+
+	switch {
+	case v.speech && lvl >= offThr:
+		v.hang = cfg.Hangover
+	case v.speech && v.hang > 0:
+		v.hang--
+	case v.speech:
+		v.speech = false
+	}
+	if !v.speech && v.run >= cfg.OnsetFrames {
+		v.speech, v.hang = true, cfg.Hangover
+		v.segFrame, v.nVoiced = cfg.OnsetFrames-1, 0
+		v.onset = idx - (cfg.OnsetFrames - 1)
+		// Count the voiced frames of the onset run that are already gone
+		// as unknown: only this frame's voicing is at hand.
+	}
+
+	// The floor follows the louder of this frame and the last down, so
+	// that one quiet frame (the edge of a gap, a glitch) does not drag it.
+	if down := max(lvl, prev); down < v.floor {
+		v.floor += cfg.FloorDown * (down - v.floor)
+	} else if !v.speech && lvl < onThr {
+		v.floor += cfg.FloorUp * (lvl - v.floor)
+	}
+
+	if v.speech {
+		v.segFrame++
+		if v.voiced {
+			v.nVoiced++
+		}
+		if v.segFrame >= cfg.StationaryFrames {
+			lo, hi := v.spread(cfg.StationaryFrames)
+			if hi-lo < cfg.StationaryDB {
+				// A new, louder noise, not speech.
+				v.floor = lo
+				v.speech, v.run, v.hang = false, 0, 0
+			}
+		}
+	}
+	return v.speech
+}
+
+// spread returns the lowest and highest of the last n levels.
+func (v *VAD) spread(n int) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for i := 1; i <= n; i++ {
+		l := v.ring[(v.pos-i+vadRing)%vadRing]
+		lo, hi = min(lo, l), max(hi, l)
+	}
+	return lo, hi
+}
+
+// periodicity returns the highest normalised autocorrelation of the newest
+// frame (at 4 kHz) with its past, over lags of 70–400 Hz pitch periods.
+func (v *VAD) periodicity() float64 {
+	h := &v.hist
+	c := &v.cum
+	c[0] = 0
+	for i, x := range h {
+		c[i+1] = c[i] + x*x
+	}
+	cur := h[vMaxLag:]
+	e0 := c[len(h)] - c[vMaxLag]
+	if e0 <= 0 {
+		return 0
+	}
+	best := 0.0
+	for lag := vMinLag; lag <= vMaxLag; lag++ {
+		past := h[vMaxLag-lag : vMaxLag-lag+vHalf]
+		var r float64
+		for i, x := range cur {
+			r += x * past[i]
+		}
+		if r <= 0 {
+			continue
+		}
+		el := c[vMaxLag-lag+vHalf] - c[vMaxLag-lag]
+		if el <= 0 {
+			continue
+		}
+		if n := r / math.Sqrt(e0*el); n > best {
+			best = n
+		}
+	}
+	return best
+}
+
+// NoiseFloor returns the current estimate of the noise floor in dBFS (−Inf
+// until a frame that is not digital silence has been seen).
+func (v *VAD) NoiseFloor() float64 { return v.floor }
+
+// Level returns the level of the last frame in dBFS (relative to a
+// full-scale square wave, as dsp.DBFS), measured above 100 Hz.
+func (v *VAD) Level() float64 { return v.level }
+
+// Voiced reports whether the last frame was voiced: periodic at a pitch of
+// 70–400 Hz, as vowels and voiced consonants are and coughs, breath and
+// noise bursts mostly are not. Only frames above the offset threshold are
+// examined; the others are never voiced.
+func (v *VAD) Voiced() bool { return v.voiced }
+
+// Periodicity returns the last frame's normalised autocorrelation peak in
+// the pitch range, 0 to 1, against which VADConfig.VoicingThreshold is set.
+func (v *VAD) Periodicity() float64 { return v.peak }
+
+// VoicedFrames returns how many frames of the current (or last) speech
+// segment were voiced, counted from the frame Process first returned true.
+func (v *VAD) VoicedFrames() int { return v.nVoiced }
+
+// OnsetFrame returns the index (counted from 0 since NewVAD or Reset) of
+// the first frame of the current or last speech segment's onset run: where
+// the speech began, OnsetFrames−1 frames before Process reported it. It is
+// −1 before any speech.
+func (v *VAD) OnsetFrame() int { return v.onset }

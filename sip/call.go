@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-voice/switchboard/asr"
 	"github.com/switchboard-voice/switchboard/internal/offer"
 	"github.com/switchboard-voice/switchboard/ivr"
 	"github.com/switchboard-voice/switchboard/media"
@@ -56,6 +57,10 @@ type Call struct {
 
 	infoKeys chan byte // DTMF from SIP INFO
 	pending  []byte    // keys that arrived during a prompt that could not be interrupted
+
+	listener  *asr.Listener // the caller's audio, VAD applied
+	frames    []asr.Frame   // scratch for the frames a turn takes
+	turnStart time.Time
 }
 
 var _ ivr.Call = (*Call)(nil)
@@ -207,6 +212,8 @@ func (s *Server) onInvite(l *listener, req *gosip.Request, tx gosip.ServerTransa
 	// With a late offer there is no address until the ACK's answer or the
 	// first RTP packet; the session sends nothing until it has one.
 	c.media.SetDirection(m.Direction.Send(), m.Direction.Recv())
+	c.listener = asr.NewListener(s.opts.VAD)
+	c.media.OnAudio(c.listener.Feed)
 
 	s.wg.Add(1)
 	s.addCall(c)
@@ -604,10 +611,35 @@ func (c *Call) Play(ctx context.Context, audio []int16, opts ivr.PlayOptions) (i
 	}
 	pb := c.media.Play(audio)
 	defer pb.Stop()
+	turn := c.startTurn(ctx, opts.Speech, false, 0, true)
+	var wake <-chan struct{}
+	if turn != nil {
+		defer turn.Close()
+		wake = c.listener.Wake()
+		if act := c.feedTurn(turn); act&asr.ActionStopPrompt != 0 {
+			pb.Stop()
+		}
+	}
+	promptDone := pb.Done()
 	for {
 		select {
-		case <-pb.Done():
-			return ivr.Input{Kind: ivr.InputNone}, nil
+		case <-promptDone:
+			promptDone = nil
+			if turn == nil {
+				return ivr.Input{Kind: ivr.InputNone}, nil
+			}
+			if act := turn.PromptEnded(); act&asr.ActionDone != 0 {
+				return c.turnInput(turn), nil
+			}
+		case <-wake:
+			act := c.feedTurn(turn)
+			if act&asr.ActionStopPrompt != 0 {
+				pb.Stop()
+				promptDone = nil
+			}
+			if act&asr.ActionDone != 0 {
+				return c.turnInput(turn), nil
+			}
 		case d := <-c.media.Digits():
 			if in, stop := c.keyDuringPrompt(d.Key, opts); stop {
 				pb.Stop()
@@ -654,6 +686,15 @@ func (c *Call) Listen(ctx context.Context, opts ivr.ListenOptions) (ivr.Input, e
 	maxDigits := opts.MaxDigits
 	if maxDigits <= 0 {
 		maxDigits = 1
+	}
+	if opts.Speech != nil && opts.InitialKeys == "" && len(c.pending) == 0 {
+		if turn := c.startTurn(ctx, opts.Speech, true, noInput, false); turn != nil {
+			in, key, err := c.listenSpeech(ctx, turn, opts)
+			if err != nil || key == 0 {
+				return in, err
+			}
+			opts.InitialKeys = string(key)
+		}
 	}
 	var keys []byte
 	done := false

@@ -22,6 +22,7 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-voice/switchboard/asr"
 	"github.com/switchboard-voice/switchboard/ivr"
 	"github.com/switchboard-voice/switchboard/media"
 )
@@ -60,6 +61,10 @@ type Options struct {
 	// Ring sends 180 Ringing and waits this long before answering, as a
 	// PBX that lets a call ring does. Default 0: answer at once.
 	Ring time.Duration
+	// Recognizer hears callers' speech; nil accepts keys only.
+	Recognizer asr.Recognizer
+	// VAD tunes voice activity detection; zero values take its defaults.
+	VAD media.VADConfig
 	// Route picks the handler for a call; false answers 404.
 	Route  func(info ivr.Info) (Handler, bool)
 	Logger *slog.Logger

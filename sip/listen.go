@@ -1,0 +1,151 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/asr"
+	"github.com/switchboard-voice/switchboard/ivr"
+	"github.com/switchboard-voice/switchboard/media"
+)
+
+// preRollFrames is how much audio from before a turn starts the turn sees:
+// enough to catch a caller who began speaking just before the prompt.
+const preRollFrames = 15
+
+// bargeInMinSpeech is how long the caller must speak to stop a prompt in
+// speech mode, so that with the VAD's lag the prompt stops within about
+// 250 ms of the onset.
+const bargeInMinSpeech = 200 * time.Millisecond
+
+// turnOptions maps a flow's listening options onto a turn's.
+func turnOptions(sp *ivr.Speech, listen bool, noInput time.Duration) asr.TurnOptions {
+	name := sp.Endpoint
+	if name == "" {
+		name = "menu"
+	}
+	ep, ok := media.Preset(name)
+	if !ok {
+		ep, _ = media.Preset("menu")
+	}
+	if sp.EndSilence > 0 {
+		ep.EndSilence = sp.EndSilence
+	}
+	if sp.MaxSpeech > 0 {
+		ep.MaxSpeech = sp.MaxSpeech
+	}
+	if noInput > 0 {
+		ep.NoInput = noInput
+	}
+	ep.MinSpeech = min(ep.MinSpeech, bargeInMinSpeech)
+	b := asr.BargeInSpeech
+	switch sp.BargeIn {
+	case ivr.BargeInHotword:
+		b = asr.BargeInHotword
+	case ivr.BargeInOff:
+		b = asr.BargeInOff
+	}
+	return asr.TurnOptions{
+		Endpoint: ep,
+		BargeIn:  b,
+		Language: sp.Language,
+		Choices:  sp.Choices,
+		Intents:  sp.Intents,
+		Listen:   listen,
+	}
+}
+
+// startTurn begins a turn of listening, or returns nil when the call has no
+// recogniser or the flow asked for keys only.
+func (c *Call) startTurn(ctx context.Context, sp *ivr.Speech, listen bool, noInput time.Duration, playing bool) *asr.Turn {
+	rec := c.srv.opts.Recognizer
+	if sp == nil || rec == nil {
+		return nil
+	}
+	t := asr.NewTurn(ctx, rec, turnOptions(sp, listen, noInput), playing)
+	// Audio from before the turn counts only as pre-roll.
+	c.frames = c.listener.Take(c.frames[:0])
+	if n := len(c.frames); n > preRollFrames {
+		c.frames = c.frames[n-preRollFrames:]
+	}
+	c.turnStart = time.Now()
+	return t
+}
+
+// feedTurn gives the turn the frames waiting in the listener.
+func (c *Call) feedTurn(t *asr.Turn) asr.Action {
+	if len(c.frames) == 0 {
+		c.frames = c.listener.Take(c.frames[:0])
+	}
+	var act asr.Action
+	for i := range c.frames {
+		a := t.Process(&c.frames[i])
+		if a&asr.ActionStopPrompt != 0 && act&asr.ActionStopPrompt == 0 {
+			c.log.Info("barge-in", "by", "speech", "after", time.Since(c.turnStart).Round(time.Millisecond).String())
+		}
+		act |= a
+		if act&asr.ActionDone != 0 {
+			break
+		}
+	}
+	c.frames = c.frames[:0]
+	return act
+}
+
+// turnInput turns a finished turn into the flow's input and logs it.
+func (c *Call) turnInput(t *asr.Turn) ivr.Input {
+	if err := t.Err(); err != nil {
+		c.log.Error("speech recognition failed", "error", err)
+		return ivr.Input{Kind: ivr.InputSpeech, NoMatch: true}
+	}
+	r := t.Result()
+	switch r.Outcome {
+	case asr.OutcomeSpeech:
+		in := ivr.Input{Kind: ivr.InputSpeech, Text: r.Result.Text, Confidence: r.Result.Confidence,
+			NoMatch: r.Result.NoMatch, BargedIn: r.BargedIn}
+		c.log.Info("speech", "text", in.Text, "confidence", fmt.Sprintf("%.2f", in.Confidence), "no_match", in.NoMatch,
+			"barged_in", r.BargedIn, "early", r.Early,
+			"speech_ms", (r.SpeechEnd - r.SpeechStart).Milliseconds(),
+			"endpoint_ms", (r.Ended - r.SpeechEnd).Milliseconds())
+		return in
+	case asr.OutcomeNoInput:
+		return ivr.Input{Kind: ivr.InputNoInput}
+	}
+	return ivr.Input{Kind: ivr.InputNone}
+}
+
+// listenSpeech waits for an answer by voice or keys after a prompt. A key
+// ends the speech turn and starts key collection with it.
+func (c *Call) listenSpeech(ctx context.Context, t *asr.Turn, opts ivr.ListenOptions) (ivr.Input, byte, error) {
+	defer t.Close()
+	// A backstop for when no audio arrives at all (a held call sends
+	// none): the turn counts time in frames.
+	ep := turnOptions(opts.Speech, true, opts.NoInput).Endpoint
+	backstop := time.NewTimer(ep.NoInput + ep.MaxSpeech + 2*time.Second)
+	defer backstop.Stop()
+	if act := c.feedTurn(t); act&asr.ActionDone != 0 {
+		return c.turnInput(t), 0, nil
+	}
+	for {
+		select {
+		case <-c.listener.Wake():
+			if act := c.feedTurn(t); act&asr.ActionDone != 0 {
+				return c.turnInput(t), 0, nil
+			}
+		case d := <-c.media.Digits():
+			c.log.Info("dtmf", "key", string(d.Key))
+			return ivr.Input{}, d.Key, nil
+		case k := <-c.infoKeys:
+			c.log.Info("dtmf", "key", string(k), "via", "info")
+			return ivr.Input{}, k, nil
+		case <-backstop.C:
+			c.log.Warn("no audio from the caller while listening")
+			return ivr.Input{Kind: ivr.InputNoInput}, 0, nil
+		case <-ctx.Done():
+			return ivr.Input{}, 0, ivr.ErrHangup
+		case <-c.ctx.Done():
+			return ivr.Input{}, 0, ivr.ErrHangup
+		}
+	}
+}

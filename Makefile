@@ -5,6 +5,9 @@ export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 
 GO       ?= go
 BIN      := bin/switchboard
+# Speech backends compiled in: sphinx (Debian's pocketsphinx) by default;
+# add whisper where libwhisper is built (README, "Speech recognition: whisper").
+TAGS     ?= sphinx
 CONFIG   ?= configs/switchboard.yaml
 STATICCHECK_VERSION := v0.8.2
 
@@ -12,8 +15,8 @@ STATICCHECK_VERSION := v0.8.2
 
 all: build
 
-build:
-	$(GO) build -o $(BIN) ./cmd/switchboard
+build: deps
+	$(GO) build -tags "$(TAGS)" -o $(BIN) ./cmd/switchboard
 
 deps:
 	@.ci/install-deps run
@@ -26,20 +29,20 @@ run: deps build
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
-	$(GO) vet ./...
+	$(GO) vet -tags "$(TAGS)" ./...
 
 lint: vet
 	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
-	staticcheck ./...
+	staticcheck -tags "$(TAGS)" ./...
 
 test: test-deps build lint
-	$(GO) test -race -count=1 -timeout 12m ./...
+	$(GO) test -tags "$(TAGS)" -race -count=1 -timeout 12m ./...
 
 unit:
-	$(GO) test -short -count=1 ./...
+	$(GO) test -tags "$(TAGS)" -short -count=1 ./...
 
 bench: test-deps build
-	$(GO) test -run '^$$' -bench . -benchmem ./media/ ./internal/dsp/
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench . -benchmem ./media/ ./internal/dsp/ ./asr/...
 	bench/load.sh
 
 clean:

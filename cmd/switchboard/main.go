@@ -120,6 +120,15 @@ func serve(args []string, stderr io.Writer) error {
 		flows[name] = f
 	}
 
+	rec, recCloser, err := newRecognizer(cfg.ASR, log)
+	if err != nil {
+		return err
+	}
+	if recCloser != nil {
+		defer recCloser.Close()
+	}
+	log.Info("speech recognition", "backend", cfg.ASR.Backend, "language", cfg.ASR.Language)
+
 	ports, err := media.NewPorts(cfg.Media.PortMin, cfg.Media.PortMax)
 	if err != nil {
 		return err
@@ -157,6 +166,7 @@ func serve(args []string, stderr io.Writer) error {
 		UserAgent:      cfg.SIP.UserAgent,
 		MaxCalls:       cfg.SIP.MaxCalls,
 		Ring:           cfg.SIP.Ring.D(),
+		Recognizer:     rec,
 		Logger:         log,
 		Route: func(info ivr.Info) (sip.Handler, bool) {
 			name, ok := cfg.RouteFlow(info.Called)

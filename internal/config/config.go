@@ -28,6 +28,7 @@ type Config struct {
 	TTS   TTS   `yaml:"tts"`
 	Log   Log   `yaml:"log"`
 	HTTP  HTTP  `yaml:"http"`
+	ASR   ASR   `yaml:"asr"`
 
 	// Flows names the flow files the server can run, path relative to the
 	// config file. Default: {"demo": "flows/demo.yaml"}.
@@ -99,6 +100,42 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is text or json. Default text.
 	Format string `yaml:"format"`
+}
+
+// ASR configures speech recognition.
+type ASR struct {
+	// Backend is sphinx, whisper or none (keys only). Default sphinx. The
+	// backend must be compiled in (build tags sphinx, whisper).
+	Backend string `yaml:"backend"`
+	// Language is the callers' language ("en", "ru", or "auto" where the
+	// backend detects it); a flow's language: overrides it. Default "en".
+	Language string        `yaml:"language"`
+	Sphinx   SphinxConfig  `yaml:"sphinx"`
+	Whisper  WhisperConfig `yaml:"whisper"`
+}
+
+// SphinxConfig configures the pocketsphinx backend.
+type SphinxConfig struct {
+	// ModelDir is the acoustic model. Default
+	// /usr/share/pocketsphinx/model/en-us/en-us (Debian pocketsphinx-en-us).
+	ModelDir string `yaml:"model_dir"`
+	// Dict is the pronunciation dictionary. Default
+	// /usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict.
+	Dict string `yaml:"dict"`
+	// Decoders bounds utterances recognised at once (each holds a decoder).
+	// Default 2 per CPU.
+	Decoders int `yaml:"decoders"`
+}
+
+// WhisperConfig configures the whisper.cpp backend.
+type WhisperConfig struct {
+	// Model is a ggml model file (see the README). Required for whisper.
+	Model string `yaml:"model"`
+	// Threads per decode. Default min(4, CPUs).
+	Threads int `yaml:"threads"`
+	// States bounds decodes at once (each holds a decoding state). Default
+	// one per CPU.
+	States int `yaml:"states"`
 }
 
 // HTTP configures the status listener.
@@ -311,6 +348,23 @@ func (c *Config) init(root *yaml.Node) error {
 	case "text", "json":
 	default:
 		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+
+	switch c.ASR.Backend {
+	case "":
+		c.ASR.Backend = "sphinx"
+	case "sphinx", "whisper", "none":
+	default:
+		bad("asr.backend", "%q is not sphinx, whisper or none", c.ASR.Backend)
+	}
+	if c.ASR.Language == "" {
+		c.ASR.Language = "en"
+	}
+	if c.ASR.Backend == "whisper" && c.ASR.Whisper.Model == "" {
+		bad("asr.whisper.model", "the whisper backend needs a model file (see the README, \"Speech recognition: whisper\")")
+	}
+	if c.ASR.Whisper.Model != "" && !filepath.IsAbs(c.ASR.Whisper.Model) && c.Path != "" {
+		c.ASR.Whisper.Model = filepath.Join(filepath.Dir(c.Path), c.ASR.Whisper.Model)
 	}
 
 	if len(c.Flows) == 0 {

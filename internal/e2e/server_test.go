@@ -56,7 +56,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binary = filepath.Join(dir, "switchboard")
-	build := exec.Command("go", "build", "-race", "-o", binary, "./cmd/switchboard")
+	build := exec.Command("go", "build", "-race", "-tags", "sphinx", "-o", binary, "./cmd/switchboard")
 	build.Dir = repo
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

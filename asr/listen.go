@@ -404,11 +404,17 @@ func matchGroups(text string, groups [][]string) []int {
 
 func (t *Turn) startUtterance() error {
 	t.dropUtterance()
-	u, err := t.rec.Start(t.ctx, Hints{Phrases: t.opts.phrases(), Language: t.opts.Language})
-	if err != nil {
-		return err
+	if phrases := t.opts.phrases(); len(phrases) == 0 {
+		// Nothing is expected: the speech can stop a prompt, but whatever
+		// it says is no answer, so there is nothing to recognise.
+		t.utt = unexpected{}
+	} else {
+		u, err := t.rec.Start(t.ctx, Hints{Phrases: phrases, Language: t.opts.Language})
+		if err != nil {
+			return err
+		}
+		t.utt = u
 	}
-	t.utt = u
 	if t.rs == nil {
 		t.rs = dsp.NewResampler(media.SampleRate, SampleRate)
 	} else {
@@ -487,6 +493,15 @@ func (t *Turn) fail(err error) Action {
 	t.done = true
 	return ActionDone
 }
+
+// unexpected is the utterance of a turn that expects no phrase: all
+// speech is a no-match.
+type unexpected struct{}
+
+func (unexpected) Write([]int16) error     { return nil }
+func (unexpected) Partial() (Result, bool) { return Result{}, false }
+func (unexpected) Finish() (Result, error) { return Result{NoMatch: true}, nil }
+func (unexpected) Close() error            { return nil }
 
 // Done reports whether the turn is over.
 func (t *Turn) Done() bool { return t.done }

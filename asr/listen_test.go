@@ -244,7 +244,7 @@ func TestSayHearsCallerOut(t *testing.T) {
 	// A say (Listen false) whose prompt ends while the caller speaks
 	// waits for the end of the utterance.
 	frames := corpus(t, "menu-technical-support-enus-160-clean.wav", 0)
-	tr := NewTurn(context.Background(), &fakeRec{text: "technical support", after: 2 * time.Second}, TurnOptions{BargeIn: BargeInOff}, true)
+	tr := NewTurn(context.Background(), &fakeRec{text: "technical support", after: 2 * time.Second}, TurnOptions{BargeIn: BargeInOff, Choices: menuChoices}, true)
 	run := drive(t, tr, frames, 800*time.Millisecond)
 	if run.res.Outcome != OutcomeSpeech || run.res.Result.Text != "technical support" {
 		t.Errorf("result %+v", run.res)
@@ -254,6 +254,17 @@ func TestSayHearsCallerOut(t *testing.T) {
 	run = drive(t, tr, corpus(t, "silence-line-3s.wav", 0), time.Second)
 	if run.res.Outcome != OutcomePromptEnded || run.done != time.Second {
 		t.Errorf("silent say: %+v at %v", run.res, run.done)
+	}
+}
+
+func TestNothingExpected(t *testing.T) {
+	// With no phrase expected the recogniser is not asked; speech can
+	// still stop the prompt and comes back as a no-match.
+	rec := &fakeRec{text: "operator"}
+	tr := NewTurn(context.Background(), rec, TurnOptions{BargeIn: BargeInSpeech}, true)
+	run := drive(t, tr, corpus(t, "intent-operator-enus-130-clean.wav", 0), 10*time.Second)
+	if rec.started != 0 || run.stopped < 0 || run.res.Outcome != OutcomeSpeech || !run.res.Result.NoMatch {
+		t.Errorf("started %d, stopped %v, result %+v", rec.started, run.stopped, run.res)
 	}
 }
 

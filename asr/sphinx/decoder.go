@@ -1,0 +1,260 @@
+//go:build sphinx
+
+package sphinx
+
+/*
+#cgo pkg-config: pocketsphinx
+#include <stdlib.h>
+#include <pocketsphinx.h>
+#include <sphinxbase/feat.h>
+#include <sphinxbase/cmn.h>
+
+// Exported by libpocketsphinx 0.8+5prealpha but missing from its headers.
+int ps_set_allphone_file(ps_decoder_t *ps, const char *name, const char *path);
+
+// cgo cannot call the variadic cmd_ln_init, hence this wrapper. ps_init
+// keeps its own reference to the configuration.
+static ps_decoder_t *sb_new(const char *hmm, const char *dict, const char *logfn) {
+	cmd_ln_t *cfg = cmd_ln_init(NULL, ps_args(), TRUE,
+		"-hmm", hmm,
+		"-dict", dict,
+		"-logfn", logfn,
+		"-cmn", "live",
+		NULL);
+	if (cfg == NULL)
+		return NULL;
+	ps_decoder_t *ps = ps_init(cfg);
+	cmd_ln_free_r(cfg);
+	return ps;
+}
+
+static int sb_cmn_len(ps_decoder_t *ps) {
+	feat_t *f = ps_get_feat(ps);
+	if (f == NULL || f->cmn_struct == NULL)
+		return 0;
+	return f->cmn_struct->veclen;
+}
+
+static void sb_cmn_set(ps_decoder_t *ps, const float *vec) {
+	feat_t *f = ps_get_feat(ps);
+	if (f != NULL && f->cmn_struct != NULL)
+		cmn_live_set(f->cmn_struct, vec);
+}
+
+static void sb_cmn_get(ps_decoder_t *ps, float *vec) {
+	feat_t *f = ps_get_feat(ps);
+	if (f != NULL && f->cmn_struct != NULL)
+		cmn_live_get(f->cmn_struct, vec);
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unsafe"
+)
+
+// phoneSearch is the name of each decoder's phone-loop search, the
+// unconstrained reference that utterance verification compares the
+// grammar's path with.
+const phoneSearch = "phones"
+
+// maxGrammars bounds the compiled grammars a decoder keeps: a flow has a
+// handful of nodes, so this is only a guard against unbounded growth when
+// hints vary per call.
+const maxGrammars = 32
+
+// decoder is one pocketsphinx decoder with its searches. It is not safe for
+// concurrent use: the pool hands it to one utterance at a time.
+type decoder struct {
+	ps       *C.ps_decoder_t
+	cmnInit  []C.float // the cepstral mean every utterance starts from
+	hasPhone bool
+	grammars map[string]*grammarEntry // by phrase-set key
+	seq      uint64                   // names grammars and orders their use
+	current  string                   // active grammar search, "" for none
+	inUtt    bool                     // between start and end
+	audio    []int16                  // utterance buffer, reused
+}
+
+type grammarEntry struct {
+	name    string
+	lastUse uint64
+}
+
+func newDecoder(hmm, dict, phoneLM string) (*decoder, error) {
+	chmm, cdict, clog := C.CString(hmm), C.CString(dict), C.CString("/dev/null")
+	defer C.free(unsafe.Pointer(chmm))
+	defer C.free(unsafe.Pointer(cdict))
+	defer C.free(unsafe.Pointer(clog))
+	ps := C.sb_new(chmm, cdict, clog)
+	if ps == nil {
+		return nil, fmt.Errorf("sphinx: initialise decoder with model %s and dictionary %s failed", hmm, dict)
+	}
+	d := &decoder{ps: ps, grammars: make(map[string]*grammarEntry)}
+	if n := int(C.sb_cmn_len(ps)); n > 0 {
+		d.cmnInit = make([]C.float, n)
+		C.sb_cmn_get(ps, &d.cmnInit[0])
+	}
+	if phoneLM != "" {
+		name, path := C.CString(phoneSearch), C.CString(phoneLM)
+		rc := C.ps_set_allphone_file(ps, name, path)
+		C.free(unsafe.Pointer(name))
+		C.free(unsafe.Pointer(path))
+		d.hasPhone = rc == 0
+	}
+	return d, nil
+}
+
+func (d *decoder) free() {
+	if d.ps != nil {
+		C.ps_free(d.ps)
+		d.ps = nil
+	}
+}
+
+// inDict reports whether word is in the decoder's dictionary.
+func (d *decoder) inDict(word string) bool {
+	cw := C.CString(word)
+	defer C.free(unsafe.Pointer(cw))
+	p := C.ps_lookup_word(d.ps, cw)
+	if p == nil {
+		return false
+	}
+	C.free(unsafe.Pointer(p))
+	return true
+}
+
+// useGrammar makes the grammar for key (compiled from jsgf on first use)
+// the active search.
+func (d *decoder) useGrammar(key, jsgf string) error {
+	d.seq++
+	e, ok := d.grammars[key]
+	if !ok {
+		if len(d.grammars) >= maxGrammars {
+			d.evictOldest()
+		}
+		e = &grammarEntry{name: "g" + strconv.FormatUint(d.seq, 10)}
+		name, text := C.CString(e.name), C.CString(jsgf)
+		rc := C.ps_set_jsgf_string(d.ps, name, text)
+		C.free(unsafe.Pointer(name))
+		C.free(unsafe.Pointer(text))
+		if rc != 0 {
+			return errors.New("sphinx: grammar did not compile")
+		}
+		d.grammars[key] = e
+	}
+	e.lastUse = d.seq
+	if err := d.setSearch(e.name); err != nil {
+		return err
+	}
+	d.current = e.name
+	return nil
+}
+
+func (d *decoder) evictOldest() {
+	var oldKey string
+	var old *grammarEntry
+	for k, e := range d.grammars {
+		if e.name != d.current && (old == nil || e.lastUse < old.lastUse) {
+			oldKey, old = k, e
+		}
+	}
+	if old == nil {
+		return
+	}
+	name := C.CString(old.name)
+	C.ps_unset_search(d.ps, name)
+	C.free(unsafe.Pointer(name))
+	delete(d.grammars, oldKey)
+}
+
+func (d *decoder) setSearch(name string) error {
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	if C.ps_set_search(d.ps, cn) != 0 {
+		return fmt.Errorf("sphinx: select search %s failed", name)
+	}
+	return nil
+}
+
+// start begins an utterance on the active search from the same cepstral
+// mean every time, so that a result does not depend on which caller the
+// decoder served before.
+func (d *decoder) start() error {
+	if len(d.cmnInit) > 0 {
+		C.sb_cmn_set(d.ps, &d.cmnInit[0])
+	}
+	if C.ps_start_utt(d.ps) < 0 {
+		return errors.New("sphinx: start utterance failed")
+	}
+	d.inUtt = true
+	return nil
+}
+
+func (d *decoder) process(pcm []int16) error {
+	if len(pcm) == 0 {
+		return nil
+	}
+	// The samples hold no Go pointers, so cgo lets C read them in place.
+	p := (*C.int16)(unsafe.Pointer(&pcm[0]))
+	if C.ps_process_raw(d.ps, p, C.size_t(len(pcm)), 0, 0) < 0 {
+		return errors.New("sphinx: process audio failed")
+	}
+	return nil
+}
+
+func (d *decoder) end() error {
+	d.inUtt = false
+	if C.ps_end_utt(d.ps) < 0 {
+		return errors.New("sphinx: end utterance failed")
+	}
+	return nil
+}
+
+// hyp returns the current best hypothesis and its path score.
+func (d *decoder) hyp() (string, int32, bool) {
+	var score C.int32
+	h := C.ps_get_hyp(d.ps, &score)
+	if h == nil {
+		return "", 0, false
+	}
+	return C.GoString(h), int32(score), true
+}
+
+// segment is one word (or phone, or filler) of the best path.
+type segment struct {
+	word       string
+	start, end int // frames, inclusive
+	ascr       int32
+}
+
+// segments returns the best path of the last utterance.
+func (d *decoder) segments(buf []segment) []segment {
+	for s := C.ps_seg_iter(d.ps); s != nil; s = C.ps_seg_next(s) {
+		var sf, ef C.int
+		C.ps_seg_frames(s, &sf, &ef)
+		var ascr, lscr, lback C.int32
+		C.ps_seg_prob(s, &ascr, &lscr, &lback)
+		buf = append(buf, segment{
+			word:  C.GoString(C.ps_seg_word(s)),
+			start: int(sf), end: int(ef),
+			ascr: int32(ascr),
+		})
+	}
+	return buf
+}
+
+func (d *decoder) inUtterance() bool { return d.inUtt }
+
+func (d *decoder) frames() int { return int(C.ps_get_n_frames(d.ps)) }
+
+// isFiller reports whether a path word is silence or a noise filler
+// rather than a word of the grammar.
+func isFiller(w string) bool {
+	return w == "<s>" || w == "</s>" || w == "<sil>" || w == "" ||
+		strings.HasPrefix(w, "[") || strings.HasPrefix(w, "++")
+}

@@ -1,0 +1,105 @@
+//go:build sphinx
+
+package sphinx
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// leadIns are what callers say before the phrase itself ("I'd like to
+// talk to", "connect me to"), so that natural answers match the grammar
+// and are not taken for off-grammar speech. Each word must be in the
+// dictionary.
+var leadIns = []string{
+	"i want", "i want to", "i need", "i need to", "i'd like", "i would like",
+	"i'd like to", "i would like to",
+	"talk to", "speak to", "speak with", "talk with",
+	"i want to talk to", "i want to speak to", "i need to talk to", "i need to speak to",
+	"i'd like to talk to", "i'd like to speak to", "i would like to speak to",
+	"let me talk to", "let me speak to", "can i talk to", "can i speak to",
+	"connect me to", "connect me with", "put me through to", "transfer me to",
+	"get me", "give me", "it's", "it is", "yeah", "ok", "okay",
+}
+
+// articles may come between a lead-in and the phrase.
+var articles = []string{"a", "an", "the", "my", "some"}
+
+// hesitations may open an utterance.
+var hesitations = []string{"um", "uh"}
+
+var digitWords = [...]string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+
+// normalize lower-cases a phrase, spells out digits and drops punctuation
+// (keeping apostrophes inside words: "i'd"), returning its words.
+func normalize(phrase string) []string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(phrase) {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteByte(' ')
+			b.WriteString(digitWords[r-'0'])
+			b.WriteByte(' ')
+		case unicode.IsLetter(r) || r == '\'':
+			b.WriteRune(r)
+		default:
+			b.WriteByte(' ')
+		}
+	}
+	words := strings.Fields(b.String())
+	for i, w := range words {
+		words[i] = strings.Trim(w, "'")
+	}
+	return slices.DeleteFunc(words, func(w string) bool { return w == "" })
+}
+
+// phraseSet normalises phrases, drops duplicates and empties, and sorts
+// them, so that the same hints in any order give the same grammar.
+func phraseSet(phrases []string) []string {
+	out := make([]string, 0, len(phrases))
+	for _, p := range phrases {
+		if w := normalize(p); len(w) > 0 {
+			out = append(out, strings.Join(w, " "))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// buildJSGF writes the grammar for phrases (normalised, in the dictionary):
+// an optional hesitation, lead-in and article, one phrase, an optional
+// "please".
+func buildJSGF(phrases []string) string {
+	var b strings.Builder
+	b.WriteString("#JSGF V1.0;\ngrammar g;\n")
+	alt := func(name string, items []string) {
+		b.WriteString("<" + name + "> = ")
+		for i, it := range items {
+			if i > 0 {
+				b.WriteString(" | ")
+			}
+			b.WriteString(it)
+		}
+		b.WriteString(";\n")
+	}
+	alt("hes", hesitations)
+	alt("lead", leadIns)
+	alt("art", articles)
+	alt("phrase", phrases)
+	b.WriteString("public <s> = [<hes>] [<lead>] [<art>] <phrase> [please];\n")
+	return b.String()
+}
+
+// grammarWords are the dictionary words the fixed parts of the grammar
+// need.
+func grammarWords() []string {
+	var ws []string
+	for _, group := range [][]string{leadIns, articles, hesitations, {"please"}} {
+		for _, p := range group {
+			ws = append(ws, strings.Fields(p)...)
+		}
+	}
+	slices.Sort(ws)
+	return slices.Compact(ws)
+}

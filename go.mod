@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/emiago/sipgo v1.7.2
+	github.com/ggerganov/whisper.cpp/bindings/go v0.0.0-20260227185758-9453b4b9be9b
 	github.com/hajimehoshi/go-mp3 v0.3.4
 	github.com/pion/rtcp v1.2.20
 	github.com/pion/rtp v1.10.6

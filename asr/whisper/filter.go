@@ -145,7 +145,7 @@ type wordTok struct {
 // segmentWords assembles tokens into normalised words: a token starting
 // with a space starts a word; text inside [...], (...) or *...* is a
 // non-speech marker ("[BLANK_AUDIO]", "(music)", "*sighs*") and is dropped;
-// punctuation goes.
+// punctuation goes, and its tokens count neither for timing nor confidence.
 func segmentWords(ts []token) []wordTok {
 	var out []wordTok
 	var cur strings.Builder
@@ -173,7 +173,7 @@ func segmentWords(ts []token) []wordTok {
 				star = !star
 			case depth == 0 && !star:
 				cur.WriteRune(r)
-				kept = kept || !unicode.IsSpace(r)
+				kept = kept || unicode.IsLetter(r) || unicode.IsDigit(r)
 			}
 		}
 		if !kept {

@@ -22,16 +22,23 @@ const Rate = 8000
 // extension: .ul, .ulaw or .mulaw for µ-law, .al or .alaw for A-law. Errors
 // name the path.
 func LoadFile(path string) ([]int16, error) {
+	return LoadFileAt(path, Rate)
+}
+
+// LoadFileAt is LoadFile at another sample rate: the speech recognisers
+// take 16 kHz, and a wideband recording should reach them without passing
+// through 8 kHz.
+func LoadFileAt(path string, rate int) ([]int16, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("tts: %w", err) // *PathError names the path
 	}
-	pcm, rate, err := decodeFile(path, b)
+	pcm, from, err := decodeFile(path, b)
 	if err != nil {
 		return nil, fmt.Errorf("tts: %s: %w", path, err)
 	}
-	if rate != Rate {
-		pcm = dsp.Resample(nil, pcm, rate, Rate)
+	if from != rate {
+		pcm = dsp.Resample(nil, pcm, from, rate)
 	}
 	return pcm, nil
 }

@@ -28,8 +28,9 @@ import (
 const usage = `usage: switchboard <command> [flags]
 
 commands:
-  serve     answer calls and run flows (switchboard serve --config configs/switchboard.yaml)
-  version   print the version
+  serve       answer calls and run flows (switchboard serve --config configs/switchboard.yaml)
+  transcribe  print what the speech backend hears in audio files (switchboard transcribe FILE.wav)
+  version     print the version
 
 Run "switchboard <command> -h" for a command's flags.
 `
@@ -45,6 +46,8 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		err = serve(os.Args[2:], os.Stderr)
+	case "transcribe":
+		err = transcribe(os.Args[2:], os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		fmt.Println("switchboard", version)
 	case "help", "-h", "--help":

@@ -15,12 +15,12 @@ import (
 var demoLabels = []struct{ phrase, label string }{
 	{"automated assistant", "disclosure"},
 	{"at any time", "greeting"},
-	{"For billing, press 1", "menu"},
+	{"Say billing, technical support or sales", "menu"},
 	{"You chose billing", "billing"},
 	{"You chose technical support", "support"},
 	{"You chose sales", "sales"},
 	{"no operator is available", "operator"},
-	{"not an option", "sorry"},
+	{"did not get that", "sorry"},
 	{"Goodbye", "goodbye"},
 }
 
@@ -247,7 +247,7 @@ nodes:
 func TestCallerHangsUp(t *testing.T) {
 	t.Run("during a prompt", func(t *testing.T) {
 		f, p := loadDemo(t)
-		c := &fakeCall{t: t, prompts: p, hangupOn: "For billing"}
+		c := &fakeCall{t: t, prompts: p, hangupOn: "Say billing"}
 		res, _ := runCall(t, f, c)
 		if res.Outcome != OutcomeCallerHangup || res.Err != nil {
 			t.Errorf("outcome %v, err %v", res.Outcome, res.Err)

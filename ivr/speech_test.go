@@ -104,3 +104,19 @@ nodes:
 		}
 	}
 }
+
+func TestDemoBySpeech(t *testing.T) {
+	for words, node := range map[string]string{
+		"i want billing please":       "billing",
+		"technical support":           "support",
+		"sales":                       "sales",
+		"can i talk to a real person": "operator",
+	} {
+		f, p := loadDemo(t)
+		c := &fakeCall{t: t, prompts: p, listen: []Input{speech(words)}}
+		res, _ := runCall(t, f, c)
+		if len(res.Path) < 4 || res.Path[3] != node {
+			t.Errorf("%q: path %v, want %s after the menu", words, res.Path, node)
+		}
+	}
+}

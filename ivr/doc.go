@@ -30,12 +30,19 @@
 // Each node has exactly one kind key:
 //
 //   - say: PROMPT, with next: NODE (required). Plays the prompt, goes to next.
-//   - ask: a mapping. Plays prompt, collects DTMF keys and goes to the next
-//     of the choice whose key matches. Its keys:
+//   - ask: a mapping. Plays prompt, takes an answer by voice or keys, and
+//     goes to the next of the choice it matches. Its keys:
 //     prompt (PROMPT, required);
-//     choices (required, a list of {key, next, say}: key is one or more DTMF
-//     keys 0-9 * # A-D, quoted when it holds # or *; next is required; say is
-//     an optional confirmation played before going on; keys are unique);
+//     choices (required, a list of {key, phrases, next, say}: key is one or
+//     more DTMF keys 0-9 * # A-D, quoted when it holds # or *; phrases is a
+//     list of what a caller may say for the choice, synonyms included, matched
+//     as whole words anywhere in the answer ("I'd like billing please" matches
+//     billing), the longest matching phrase deciding between choices; a
+//     choice has a key, phrases or both; next is required; say is an optional
+//     confirmation played before going on; keys are unique);
+//     endpoint (what the answer is like: menu, yes_no, digits or free_text,
+//     which sets how long a pause ends it and how long it may last; default
+//     menu), end_silence and max_speech (override the preset);
 //     timeout (no-input timer, started when the prompt ends; default 5s);
 //     max_digits (keys per entry, 1-32; default the longest choice key);
 //     terminator (keys that end an entry early, e.g. "#"; default none);
@@ -45,12 +52,18 @@
 //   - hangup: {} or {say: PROMPT} (or nothing at all). Plays the optional
 //     goodbye, then ends the call.
 //
-// Besides its kind key, a node may have barge_in: true|false (default true;
-// not on goto). With barge-in, a key pressed during any of the node's prompts
-// stops it and becomes the first key of the next ask's entry; until that ask
-// has taken them, further interruptible prompts are skipped (the caller is
-// typing ahead), except a hangup node's goodbye, which drops such keys. With
-// barge_in: false prompts play in full: use it for a disclosure.
+// Besides its kind key, a node may have barge_in: speech, hotword or off
+// (true means speech, false off; default speech; not on goto). With speech,
+// the caller's voice stops the node's prompts once they have spoken for a
+// moment (a cough does not); with hotword, only words that match one of the
+// choices do; with off, prompts play in full: use it for a disclosure. Keys
+// stop a prompt unless barge_in is off, and become the first keys of the
+// next ask's entry; until that ask has taken them, further interruptible
+// prompts are skipped (the caller is typing ahead), except a hangup node's
+// goodbye, which drops such keys. A say node followed by an ask listens for
+// that ask's phrases, so an answer given over a greeting is taken.
+//
+// A flow may set language: (en, ru, ...) for speech recognition.
 //
 // No-input (nothing within timeout) and no-match (keys that are no choice's
 // key, or only a terminator) are counted separately for each visit of an ask.

@@ -122,10 +122,14 @@ const (
 // audio always gives the same events. It is not safe for concurrent use;
 // Frame does not allocate.
 //
-// EventEnd comes on the EndSilence-th frame the VAD calls silence, so
-// EndSilence after the end of the last frame it called speech; the VAD's
-// onset run and hangover (20 ms by default) shift that by a frame either
-// way.
+// EventEnd comes on the EndSilence-th frame the VAD calls silence, that is
+// EndSilence after the end of the last frame it called speech. Measured
+// from the true end of speech on the synthetic corpus with the default VAD
+// and EndSilence 700 ms, the delay is 719–744 ms clean (median 729: the
+// frame in which speech ends, and one frame of hangover), 609–776 ms at
+// 20 dB SNR (median 713) and 563–809 ms at 10 dB (median 723), where the
+// VAD's hangover grows to stand for word endings hidden in the noise but
+// cannot know how long they were.
 type Endpointer struct {
 	noInput, endSilence, maxSpeech, minSpeech int // in frames
 

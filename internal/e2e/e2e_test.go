@@ -316,3 +316,106 @@ func TestSIGTERMDrains(t *testing.T) {
 		t.Errorf("server exit: %v", srv.err)
 	}
 }
+
+// callerWAV writes the caller's side: lead of line silence, a corpus
+// utterance, then silence to keep the stream going.
+func callerWAV(t *testing.T, lead time.Duration, utterance string, trail time.Duration) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "caller.wav")
+	args := []string{
+		"-n", "-r", "8000", "-c", "1", "-b", "16", filepath.Join(dir, "lead.wav"), "trim", "0", fmt.Sprint(lead.Seconds()),
+	}
+	if out, err := exec.Command("sox", args...).CombinedOutput(); err != nil {
+		t.Fatalf("sox: %v\n%s", err, out)
+	}
+	args = []string{"-n", "-r", "8000", "-c", "1", "-b", "16", filepath.Join(dir, "trail.wav"), "trim", "0", fmt.Sprint(trail.Seconds())}
+	if out, err := exec.Command("sox", args...).CombinedOutput(); err != nil {
+		t.Fatalf("sox: %v\n%s", err, out)
+	}
+	utt := filepath.Join(repo, "testdata", "speech", utterance)
+	if out, err := exec.Command("sox", filepath.Join(dir, "lead.wav"), "-e", "signed-integer", "-b", "16", utt,
+		filepath.Join(dir, "trail.wav"), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", path).CombinedOutput(); err != nil {
+		t.Fatalf("sox: %v\n%s", err, out)
+	}
+	return path
+}
+
+// TestSpeechBargeInOverSIP: a SIPp caller says "billing" over a long
+// greeting; the greeting stops, the word is recognised and the call goes
+// to billing.
+func TestSpeechBargeInOverSIP(t *testing.T) {
+	t.Parallel()
+	const flow = "testdata/flows/bargein.yaml"
+	srv := startServer(t, serverConfig{flow: flow})
+	idle := srv.metrics(t)["go_goroutines"]
+	mport := freeUDPPort(t)
+	stop := capture(t, mport)
+	out := t.TempDir()
+	caller := callerWAV(t, 2*time.Second, "menu-billing-enus-130-clean.wav", 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if o, err := command(t, ctx, out, filepath.Join(harness, "ivr-call.sh"), "-S", "hangup", "-a", caller, "-w", "0",
+		"-T", "30000", "-M", fmt.Sprint(mport), "-o", out, "-u", "test", srv.udp); err != nil {
+		t.Fatalf("ivr-call.sh: %v\n%s", err, o)
+	}
+	id := callID(t, out)
+	if r := srv.endReason(t, id); r != "flow hung up" {
+		t.Errorf("call ended by %q", r)
+	}
+	var bargedIn, heard bool
+	var path string
+	for _, ev := range srv.eventsOf(id) {
+		switch ev["msg"] {
+		case "barge-in":
+			bargedIn = bargedIn || ev["by"] == "speech"
+		case "speech":
+			heard = heard || strings.Contains(str(ev["text"]), "billing")
+			t.Logf("heard %q confidence %v barged_in %v endpoint_ms %v", ev["text"], ev["confidence"], ev["barged_in"], ev["endpoint_ms"])
+		case "flow ended":
+			path = str(ev["path"])
+		}
+	}
+	if !bargedIn || !heard {
+		t.Errorf("barge-in %v, billing heard %v", bargedIn, heard)
+	}
+	if !strings.Contains(path, "billing") {
+		t.Errorf("path %q does not reach billing", path)
+	}
+	// What the caller heard: the greeting, cut short soon after they
+	// started speaking (2.5 s into the call: 2 s lead + the file's 0.5 s).
+	heardAudio := heardAudio(t, stop(), mport)
+	full := promptAudio(t, filepath.Join(repo, flow), "greeting")
+	greetingEnd := firstGap(heardAudio, 300*time.Millisecond)
+	if greetingEnd >= dur(len(full)) {
+		t.Errorf("the greeting played for %v, in full (%v)", greetingEnd, dur(len(full)))
+	}
+	if greetingEnd > 2500*time.Millisecond+400*time.Millisecond {
+		t.Errorf("greeting stopped %v into the call, more than 400 ms after the caller started at 2.5 s", greetingEnd)
+	}
+	t.Logf("greeting stopped %v into the call (caller started at 2.5 s; full greeting %v)", greetingEnd, dur(len(full)))
+	srv.waitIdle(t, idle)
+	srv.stop(t)
+}
+
+// firstGap returns where the first stretch of quiet at least gap long
+// begins, after the first sound.
+func firstGap(pcm []int16, gap time.Duration) time.Duration {
+	frames := envelope(pcm)
+	need := int(gap / (20 * time.Millisecond))
+	started, quiet := false, 0
+	for i, e := range frames {
+		loud := e > 0.003 // about -50 dBFS
+		if loud {
+			started, quiet = true, 0
+			continue
+		}
+		if started {
+			quiet++
+			if quiet >= need {
+				return time.Duration(i-quiet+1) * 20 * time.Millisecond
+			}
+		}
+	}
+	return dur(len(pcm))
+}

@@ -386,7 +386,7 @@ func TestSpeechBargeInOverSIP(t *testing.T) {
 	// started speaking (2.5 s into the call: 2 s lead + the file's 0.5 s).
 	heardAudio := heardAudio(t, stop(), mport)
 	full := promptAudio(t, filepath.Join(repo, flow), "greeting")
-	greetingEnd := firstGap(heardAudio, 300*time.Millisecond)
+	greetingEnd := stopPoint(heardAudio, full)
 	if greetingEnd >= dur(len(full)) {
 		t.Errorf("the greeting played for %v, in full (%v)", greetingEnd, dur(len(full)))
 	}
@@ -398,24 +398,21 @@ func TestSpeechBargeInOverSIP(t *testing.T) {
 	srv.stop(t)
 }
 
-// firstGap returns where the first stretch of quiet at least gap long
-// begins, after the first sound.
-func firstGap(pcm []int16, gap time.Duration) time.Duration {
-	frames := envelope(pcm)
-	need := int(gap / (20 * time.Millisecond))
-	started, quiet := false, 0
-	for i, e := range frames {
-		loud := e > 0.003 // about -50 dBFS
-		if loud {
-			started, quiet = true, 0
-			continue
-		}
-		if started {
-			quiet++
-			if quiet >= need {
-				return time.Duration(i-quiet+1) * 20 * time.Millisecond
+// stopPoint returns where heard, which starts with prompt, stops following
+// it: the first of three frames in a row where the prompt has sound and
+// heard has none.
+func stopPoint(heard, prompt []int16) time.Duration {
+	h, p := envelope(heard), envelope(prompt)
+	run := 0
+	for i := range min(len(h), len(p)) {
+		if p[i] > 0.01 && h[i] < 0.002 {
+			run++
+			if run == 3 {
+				return time.Duration(i-2) * 20 * time.Millisecond
 			}
+		} else {
+			run = 0
 		}
 	}
-	return dur(len(pcm))
+	return dur(len(prompt))
 }

@@ -16,6 +16,7 @@ type Frame struct {
 	PCM    [media.FrameSamples]int16 // 8 kHz
 	Speech bool                      // the VAD's decision, hysteresis applied
 	Voiced bool                      // periodic (pitched) sound: a voice, not a cough
+	Level  float64                   // dBFS
 }
 
 // pendingFrames bounds what a Listener keeps for a turn that is not
@@ -51,7 +52,7 @@ func NewListener(cfg media.VADConfig) *Listener {
 func (l *Listener) Feed(pcm []int16) {
 	l.mu.Lock()
 	speech := l.vad.Process(pcm)
-	voiced := l.vad.Voiced()
+	voiced, level := l.vad.Voiced(), l.vad.Level()
 	if l.n == pendingFrames {
 		// Nobody is listening: the oldest frame goes.
 		l.head = (l.head + 1) % pendingFrames
@@ -60,7 +61,7 @@ func (l *Listener) Feed(pcm []int16) {
 	}
 	f := &l.ring[(l.head+l.n)%pendingFrames]
 	copy(f.PCM[:], pcm)
-	f.Speech, f.Voiced = speech, voiced
+	f.Speech, f.Voiced, f.Level = speech, voiced, level
 	l.n++
 	l.quiet++
 	signal := speech || l.quiet >= wakeEvery
@@ -162,6 +163,11 @@ type TurnOptions struct {
 	// that matches exactly one choice, before the turn ends early rather
 	// than after Endpoint.EndSilence. Default 100 ms.
 	EarlyPause time.Duration
+	// EchoGate is the level (dBFS) sound must reach to count as the
+	// caller's speech while a prompt plays: the prompt's own echo from the
+	// line comes back some 25 dB down (peaks near -38 dBFS), a caller talking
+	// over a prompt is louder (-30 to -15 dBFS). Default -33 dBFS.
+	EchoGate float64
 }
 
 func (o *TurnOptions) phrases() []string {
@@ -265,6 +271,9 @@ func NewTurn(ctx context.Context, rec Recognizer, opts TurnOptions, playing bool
 	if opts.EarlyPause <= 0 {
 		opts.EarlyPause = 100 * time.Millisecond
 	}
+	if opts.EchoGate == 0 {
+		opts.EchoGate = -33
+	}
 	t := &Turn{
 		ctx:     ctx,
 		rec:     rec,
@@ -314,7 +323,12 @@ func (t *Turn) Process(f *Frame) Action {
 	t.frames++
 	copy(t.pre[t.preN%len(t.pre)][:], f.PCM[:])
 	t.preN++
-	if f.Speech {
+	speech := f.Speech
+	if t.playing && t.utt == nil && f.Level < t.opts.EchoGate {
+		// Too quiet to be someone talking over the prompt: its echo.
+		speech = false
+	}
+	if speech {
 		t.lastSpeech = t.frames
 		t.silentRun = 0
 		if f.Voiced {
@@ -325,7 +339,7 @@ func (t *Turn) Process(f *Frame) Action {
 	}
 
 	act := ActionNone
-	switch t.ep.Frame(f.Speech) {
+	switch t.ep.Frame(speech) {
 	case media.EventSpeechStart:
 		t.confirmed = false
 		t.voiced = 0

@@ -284,3 +284,16 @@ func TestContainsPhrase(t *testing.T) {
 		}
 	}
 }
+
+func TestEchoDoesNotBargeIn(t *testing.T) {
+	// The prompt's own echo (-45 dBFS) says "billing", a choice: it must
+	// not stop the prompt in either mode.
+	for _, mode := range []BargeIn{BargeInSpeech, BargeInHotword} {
+		rec := &fakeRec{text: "for billing press one", after: 300 * time.Millisecond}
+		tr := NewTurn(context.Background(), rec, TurnOptions{BargeIn: mode, Choices: menuChoices, Listen: true}, true)
+		run := drive(t, tr, corpus(t, "distractor-line-echo-enus-150-clean.wav", 0), 20*time.Second)
+		if run.stopped >= 0 || rec.started != 0 {
+			t.Errorf("%v: echo stopped the prompt at %v (%d utterances)", mode, run.stopped, rec.started)
+		}
+	}
+}

@@ -81,7 +81,8 @@ func setLibLogger(l *slog.Logger) {
 }
 
 // logLib forwards one libwhisper log line: its INFO lines (model and state
-// sizes) at debug level, warnings and errors as such.
+// sizes) and reports of aborts we asked for at debug level, warnings and
+// errors as such.
 func logLib(level int, text string) {
 	l := libLogger.Load()
 	if l == nil {
@@ -91,10 +92,14 @@ func logLib(level int, text string) {
 	if text == "" {
 		return
 	}
-	switch level {
-	case C.GGML_LOG_LEVEL_ERROR:
+	switch {
+	case strings.Contains(text, "aborting") || strings.Contains(text, "aborted"):
+		// Our own doing: a partial decode giving way to the final one,
+		// a caller hanging up or Close.
+		l.Debug("libwhisper: " + text)
+	case level == C.GGML_LOG_LEVEL_ERROR:
 		l.Error("libwhisper: " + text)
-	case C.GGML_LOG_LEVEL_WARN:
+	case level == C.GGML_LOG_LEVEL_WARN:
 		l.Warn("libwhisper: " + text)
 	default:
 		l.Debug("libwhisper: " + text)

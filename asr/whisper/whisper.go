@@ -42,7 +42,8 @@ type Config struct {
 	// States is the number of decoding states, i.e. of decodes that run at
 	// once; further final decodes queue. Each state holds whisper's caches
 	// and buffers (tens of MB for base, hundreds for medium and large).
-	// Default GOMAXPROCS.
+	// Default GOMAXPROCS/Threads (at least 1), so decodes do not
+	// oversubscribe the cores.
 	States int
 	// MinConfidence: a result whose confidence (geometric mean of its
 	// token probabilities) is below it is a no-match. Default 0.4.
@@ -72,7 +73,9 @@ func (c *Config) setDefaults() error {
 		c.Threads = min(4, procs)
 	}
 	if c.States == 0 {
-		c.States = procs
+		// Decodes at once share the cores: more states than cores/threads
+		// only make each slower.
+		c.States = max(1, procs/c.Threads)
 	}
 	if c.Language == "" {
 		c.Language = "auto"

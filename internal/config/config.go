@@ -134,7 +134,7 @@ type WhisperConfig struct {
 	// Threads per decode. Default min(4, CPUs).
 	Threads int `yaml:"threads"`
 	// States bounds decodes at once (each holds a decoding state). Default
-	// one per CPU.
+	// CPUs / threads.
 	States int `yaml:"states"`
 }
 

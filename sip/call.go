@@ -54,6 +54,7 @@ type Call struct {
 	byeSent    chan struct{} // closed once our BYE has completed (or failed)
 	byeRecv    chan struct{} // closed when the caller's BYE arrives
 	byeOnce    sync.Once
+	transfer   *referWait // the Transfer waiting for NOTIFYs, if any
 
 	infoKeys chan byte // DTMF from SIP INFO
 	pending  []byte    // keys that arrived during a prompt that could not be interrupted

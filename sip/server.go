@@ -97,12 +97,13 @@ type listener struct {
 	done   chan struct{}
 }
 
-// allowed is what Allow headers list: the methods we act on.
-const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+// allowed is what Allow headers list: the methods we act on. REFER is one
+// we send (transfers) and decline from callers; NOTIFY carries its outcome.
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY"
 
 // knownMethods are methods we recognise but do not act on: 405, not 501.
 var knownMethods = map[string]bool{
-	"REGISTER": true, "SUBSCRIBE": true, "NOTIFY": true, "REFER": true,
+	"REGISTER": true, "SUBSCRIBE": true,
 	"MESSAGE": true, "PUBLISH": true, "UPDATE": true, "PRACK": true,
 }
 
@@ -245,6 +246,8 @@ func (l *listener) setup() {
 	})
 	l.server.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) { s.onOptions(req, tx) })
 	l.server.OnInfo(func(req *gosip.Request, tx gosip.ServerTransaction) { s.onInfo(req, tx) })
+	l.server.OnNotify(func(req *gosip.Request, tx gosip.ServerTransaction) { s.onNotify(req, tx) })
+	l.server.OnRefer(func(req *gosip.Request, tx gosip.ServerTransaction) { s.onRefer(req, tx) })
 	l.server.OnNoRoute(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		if knownMethods[req.Method.String()] {
 			respond(tx, req, 405, "Method Not Allowed", gosip.NewHeader("Allow", allowed))

@@ -119,4 +119,42 @@ type Call interface {
 	Listen(ctx context.Context, opts ListenOptions) (Input, error)
 	// Hangup ends the call (BYE) and returns once it has ended.
 	Hangup(ctx context.Context) error
+	// Transfer hands the call to target (a SIP URI from the flow) and
+	// waits, up to timeout, for the transfer's final result. On success
+	// the call has left the flow.
+	Transfer(ctx context.Context, target string, timeout time.Duration) (TransferResult, error)
+}
+
+// TransferOutcome is how a transfer attempt ended.
+type TransferOutcome int
+
+const (
+	TransferOK         TransferOutcome = iota + 1 // the target took the call
+	TransferFailed                                // the target could not be reached (busy, declined...)
+	TransferRejected                              // the caller's side refused to transfer
+	TransferTimeout                               // no final answer in time
+	TransferCallerGone                            // the caller hung up meanwhile
+)
+
+func (o TransferOutcome) String() string {
+	switch o {
+	case TransferOK:
+		return "transferred"
+	case TransferFailed:
+		return "failed"
+	case TransferRejected:
+		return "rejected"
+	case TransferTimeout:
+		return "timeout"
+	case TransferCallerGone:
+		return "caller_gone"
+	}
+	return "unknown"
+}
+
+// TransferResult is one transfer attempt's result.
+type TransferResult struct {
+	Outcome TransferOutcome
+	Status  int    // the SIP status that decided it (sipfrag or REFER response); 0 if none
+	Reason  string // its reason phrase, or why there was none
 }

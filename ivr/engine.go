@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 )
 
@@ -21,6 +22,7 @@ const (
 	OutcomeHangup       Outcome = iota + 1 // the flow ended the call
 	OutcomeCallerHangup                    // the caller hung up, or the call's context ended
 	OutcomeError                           // a media error, an unprepared flow or the loop guard
+	OutcomeTransferred                     // a person took the call
 )
 
 func (o Outcome) String() string {
@@ -31,6 +33,8 @@ func (o Outcome) String() string {
 		return "caller-hangup"
 	case OutcomeError:
 		return "error"
+	case OutcomeTransferred:
+		return "transferred"
 	}
 	return "unknown"
 }
@@ -45,12 +49,33 @@ type Result struct {
 	// Err is why for OutcomeError; for OutcomeCallerHangup caused by the
 	// context it is the context's cause; otherwise nil.
 	Err error
+	// Transfers lists the transfer attempts, in order; TransferredTo is the
+	// target that took the call (OutcomeTransferred).
+	Transfers     []TransferAttempt
+	TransferredTo string
+	// Globals lists the global intents the caller used, in order.
+	Globals []string
+}
+
+// TransferAttempt is one target tried by a transfer node.
+type TransferAttempt struct {
+	Node, Target string
+	TransferResult
 }
 
 // Engine walks a prepared flow for one call.
 type Engine struct {
 	flow *Flow
 	log  *slog.Logger
+	http *http.Client
+}
+
+// WithHTTPClient sets the client webhook nodes use (default: a client of
+// the standard library's defaults; each request is bounded by its node's
+// timeout).
+func (e *Engine) WithHTTPClient(c *http.Client) *Engine {
+	e.http = c
+	return e
 }
 
 // NewEngine returns an engine for one call. log should already carry the
@@ -59,7 +84,7 @@ func NewEngine(f *Flow, log *slog.Logger) *Engine {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{flow: f, log: log}
+	return &Engine{flow: f, log: log, http: http.DefaultClient}
 }
 
 // Run walks the flow from its start node until a hangup node (or an ask that
@@ -68,7 +93,10 @@ func NewEngine(f *Flow, log *slog.Logger) *Engine {
 // when the flow ends the call and, best effort, on OutcomeError; never when
 // the caller has gone. It runs on the call's own goroutine.
 func (e *Engine) Run(ctx context.Context, call Call) Result {
-	r := &run{flow: e.flow, log: e.log, call: call}
+	info := call.Info()
+	r := &run{flow: e.flow, log: e.log, call: call, http: e.http, vars: map[string]string{
+		VarCaller: info.Caller, VarCalled: info.Called, VarCallID: info.CallID,
+	}}
 	err := r.walk(ctx)
 	return r.finish(ctx, err)
 }
@@ -85,12 +113,19 @@ type run struct {
 	// heard is an answer the caller spoke over a say node's prompt that
 	// matches a choice of the ask that follows: the caller answering ahead.
 	heard *Input
+	// vars are the call's variables: caller, called, call_id, heard, and
+	// what set and webhook nodes stored.
+	vars map[string]string
+	// failures counts failed turns in a row, at any node, for escalation.
+	failures int
+	http     *http.Client
 }
 
 // step is where a node sends the call: the next node, or the end.
 type step struct {
-	next   string
-	hangup bool // the flow ends the call
+	next        string
+	hangup      bool // the flow ends the call
+	transferred bool // a person took the call
 }
 
 // errHangupFailed marks an error from Call.Hangup, after which trying to
@@ -120,6 +155,9 @@ func (r *run) walk(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("node %q: %w", id, err)
 		}
+		if st.transferred {
+			return nil
+		}
 		if st.hangup {
 			if err := r.call.Hangup(ctx); err != nil {
 				return errHangupFailed{err}
@@ -135,14 +173,35 @@ func (r *run) node(ctx context.Context, n *Node) (step, error) {
 	switch n.Kind {
 	case KindSay:
 		next := r.lookahead(n.Next.Node)
-		in, err := r.play(ctx, n, n.Say, r.speech(n, next))
-		if err != nil {
-			return step{}, err
+		for {
+			in, err := r.play(ctx, n, n.Say, r.speech(n, next))
+			if err != nil {
+				return step{}, err
+			}
+			if g := r.typedGlobal(); g != nil {
+				in = Input{Kind: InputDigits, Digits: g.Key}
+			}
+			if g := r.globalFor(in); g != nil {
+				if g.Repeat() {
+					continue
+				}
+				return step{next: g.Next.Node}, nil
+			}
+			if in.Kind == InputSpeech {
+				r.keepHeard(n, next, in)
+			}
+			return step{next: n.Next.Node}, nil
 		}
-		if in.Kind == InputSpeech {
-			r.keepHeard(n, next, in)
+	case KindTransfer:
+		return r.transfer(ctx, n)
+	case KindSet:
+		for _, a := range n.Set {
+			r.vars[a.Name] = expand(a.Value, r.vars, nil)
+			r.log.Info("set", "node", n.ID, "var", a.Name, "value", r.vars[a.Name])
 		}
 		return step{next: n.Next.Node}, nil
+	case KindWebhook:
+		return r.webhook(ctx, n)
 	case KindAsk:
 		return r.ask(ctx, n)
 	case KindGoto:
@@ -175,7 +234,15 @@ func (r *run) play(ctx context.Context, n *Node, p *Prompt, sp *Speech) (Input, 
 		r.log.Debug("prompt skipped, caller answered ahead", "node", n.ID, "prompt", p.String())
 		return Input{}, nil
 	}
-	in, err := r.call.Play(ctx, p.audio, PlayOptions{DTMFBargeIn: bargeIn, Speech: sp})
+	audio := p.audio
+	if p.templated {
+		text := expand(p.Text, r.vars, nil)
+		var err error
+		if audio, err = r.flow.renderer.Text(ctx, text); err != nil {
+			return Input{}, fmt.Errorf("render %s: %w", p, err)
+		}
+	}
+	in, err := r.call.Play(ctx, audio, PlayOptions{DTMFBargeIn: bargeIn, Speech: sp})
 	if err != nil {
 		return Input{}, fmt.Errorf("play %s: %w", p, err)
 	}
@@ -187,6 +254,9 @@ func (r *run) play(ctx context.Context, n *Node, p *Prompt, sp *Speech) (Input, 
 	case in.Kind == InputSpeech:
 		r.log.Info("heard", "node", n.ID, "text", in.Text, "confidence", fmt.Sprintf("%.2f", in.Confidence),
 			"no_match", in.NoMatch, "barged_in", in.BargedIn)
+		if !in.NoMatch {
+			r.vars[VarHeard] = in.Text
+		}
 		return in, nil
 	}
 	return Input{}, nil
@@ -195,7 +265,7 @@ func (r *run) play(ctx context.Context, n *Node, p *Prompt, sp *Speech) (Input, 
 // speech is how a node listens: its barge-in mode, and the choices of ask
 // (the node itself, or the ask a say node leads to) as expected phrases.
 func (r *run) speech(n *Node, ask *Ask) *Speech {
-	sp := &Speech{BargeIn: n.BargeIn, Endpoint: "menu", Language: r.flow.Language}
+	sp := &Speech{BargeIn: n.BargeIn, Endpoint: "menu", Language: r.flow.Language, Intents: r.intents()}
 	if ask != nil {
 		sp.Choices = ask.phraseGroups()
 		sp.Endpoint = ask.Endpoint
@@ -244,6 +314,16 @@ func (r *run) ask(ctx context.Context, n *Node) (step, error) {
 			return step{}, err
 		}
 		r.res.Inputs = append(r.res.Inputs, in)
+		if in.Kind == InputSpeech && !in.NoMatch {
+			r.vars[VarHeard] = in.Text
+		}
+		if g := r.globalFor(in); g != nil {
+			r.failures = 0
+			if g.Repeat() {
+				continue
+			}
+			return step{next: g.Next.Node}, nil
+		}
 
 		var retry *Retry
 		var event string
@@ -266,6 +346,7 @@ func (r *run) ask(ctx context.Context, n *Node) (step, error) {
 			attrs = append(attrs, "digits", in.Digits)
 		}
 		if chosen != nil {
+			r.failures = 0
 			r.log.Info("input", append(attrs, "result", "match", "next", chosen.Next.Node)...)
 			if _, err := r.play(ctx, n, chosen.Say, nil); err != nil {
 				return step{}, err
@@ -279,7 +360,16 @@ func (r *run) ask(ctx context.Context, n *Node) (step, error) {
 			noMatch++
 			retry, event, count = &a.NoMatch, "no-match", noMatch
 		}
-		r.log.Info("input", append(attrs, "result", event, "count", count)...)
+		r.failures++
+		r.log.Info("input", append(attrs, "result", event, "count", count, "failures_in_a_row", r.failures)...)
+		if e := r.flow.Escalation; e.After > 0 && r.failures >= e.After && e.Next.Node != "" {
+			r.log.Info("escalation", "node", n.ID, "failures_in_a_row", r.failures, "next", e.Next.Node)
+			r.failures = 0
+			if _, err := r.play(ctx, n, e.Say, nil); err != nil {
+				return step{}, err
+			}
+			return step{next: e.Next.Node}, nil
+		}
 		if _, err := r.play(ctx, n, retry.Say, nil); err != nil {
 			return step{}, err
 		}
@@ -371,6 +461,8 @@ func (r *run) finish(ctx context.Context, err error) Result {
 	res := r.res
 	var hf errHangupFailed
 	switch {
+	case err == nil && res.TransferredTo != "":
+		res.Outcome = OutcomeTransferred
 	case err == nil:
 		res.Outcome = OutcomeHangup
 	case ctx.Err() != nil:

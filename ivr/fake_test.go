@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakePrompts renders each distinct text or file to distinct synthetic
@@ -63,13 +64,23 @@ type fakeCall struct {
 	listen   []Input           // Listen results, in order
 	listenFn func(ListenOptions) (Input, error)
 
+	caller    string                    // Info().Caller; "" means 1001
+	transfers map[string]TransferResult // by target; absent: TransferOK
+	referred  []string                  // targets tried, in order
+
 	played   []string      // prompt names, in order
 	playOpts []PlayOptions // per Play
 	listens  []ListenOptions
 	hangups  int
 }
 
-func (c *fakeCall) Info() Info { return Info{CallID: "test-call", Caller: "1001"} }
+func (c *fakeCall) Info() Info {
+	caller := c.caller
+	if caller == "" {
+		caller = "1001"
+	}
+	return Info{CallID: "test-call", Caller: caller}
+}
 
 func (c *fakeCall) Play(ctx context.Context, audio []int16, opts PlayOptions) (Input, error) {
 	if err := ctx.Err(); err != nil {
@@ -92,7 +103,9 @@ func (c *fakeCall) Play(ctx context.Context, audio []int16, opts PlayOptions) (I
 	for sub, words := range c.said {
 		if strings.Contains(name, sub) {
 			delete(c.said, sub)
-			if opts.Speech != nil && opts.Speech.BargeIn != BargeInOff {
+			// Like a real call: speech stops a prompt unless barge-in is
+			// off, and a global intent stops any prompt.
+			if opts.Speech != nil && (opts.Speech.BargeIn != BargeInOff || intent(words, opts.Speech.Intents)) {
 				return speech(words), nil
 			}
 		}
@@ -124,12 +137,31 @@ func (c *fakeCall) Hangup(ctx context.Context) error {
 	return nil
 }
 
+func (c *fakeCall) Transfer(ctx context.Context, target string, timeout time.Duration) (TransferResult, error) {
+	c.referred = append(c.referred, target)
+	if r, ok := c.transfers[target]; ok {
+		return r, nil
+	}
+	return TransferResult{Outcome: TransferOK, Status: 200}, nil
+}
+
 var _ Call = (*fakeCall)(nil)
 var _ Prompts = (*fakePrompts)(nil)
 
 func keys(d string) Input { return Input{Kind: InputDigits, Digits: d} }
 
 var silence = Input{Kind: InputNoInput}
+
+func intent(words string, groups [][]string) bool {
+	for _, g := range groups {
+		for _, p := range g {
+			if containsPhrase(words, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 func speech(words string) Input {
 	if words == "" {

@@ -29,8 +29,15 @@ type Flow struct {
 	// Fields holds the position of each top-level key's value, by key.
 	Fields map[string]Pos
 
+	// Globals are the intents active at every node (globals:), in file
+	// order. Without a globals: key the flow gets DefaultGlobals.
+	Globals []*Global
+	// Escalation sends a caller who is struggling to a person.
+	Escalation Escalation
+
 	prompts  []*Prompt // every prompt of the flow, in file order
 	prepared bool      // Prepare has rendered every prompt
+	renderer Prompts   // renders templated prompts at call time
 }
 
 // Ref names a node from another place in the flow (start, next, goto, a
@@ -46,10 +53,13 @@ type NodeKind int
 // The node kinds. A later kind (transfer, set, webhook) is added here, to
 // nodeKinds in parse.go, and to the switch in run.node.
 const (
-	KindSay    NodeKind = iota + 1 // play a prompt, go to next
-	KindAsk                        // play a prompt, collect keys, route by choice
-	KindGoto                       // go to another node
-	KindHangup                     // optional goodbye, then end the call
+	KindSay      NodeKind = iota + 1 // play a prompt, go to next
+	KindAsk                          // play a prompt, collect keys, route by choice
+	KindGoto                         // go to another node
+	KindHangup                       // optional goodbye, then end the call
+	KindTransfer                     // hand the call to a person (SIP REFER), fall back on failure
+	KindSet                          // set variables
+	KindWebhook                      // HTTP request, JSON result into variables
 )
 
 func (k NodeKind) String() string {
@@ -62,6 +72,12 @@ func (k NodeKind) String() string {
 		return "goto"
 	case KindHangup:
 		return "hangup"
+	case KindTransfer:
+		return "transfer"
+	case KindSet:
+		return "set"
+	case KindWebhook:
+		return "webhook"
 	}
 	return "unknown"
 }
@@ -108,9 +124,12 @@ type Node struct {
 	Say  *Prompt // KindSay: what to play
 	Next Ref     // KindSay: where to go after it
 
-	Ask    *Ask    // KindAsk
-	Goto   Ref     // KindGoto
-	Hangup *Hangup // KindHangup
+	Ask      *Ask      // KindAsk
+	Goto     Ref       // KindGoto
+	Hangup   *Hangup   // KindHangup
+	Transfer *Transfer // KindTransfer
+	Set      []Assign  // KindSet, with Next
+	Webhook  *Webhook  // KindWebhook, with Next
 }
 
 // Prompt is something to play: synthesised text or an audio file. Exactly
@@ -122,6 +141,8 @@ type Prompt struct {
 	Pos  Pos    // the prompt's value in the flow file
 
 	audio []int16 // 8 kHz PCM16, set by Flow.Prepare
+	// templated: the text has {{variables}}, so it is rendered per call.
+	templated bool
 }
 
 // String describes the prompt for logs and errors.
@@ -188,6 +209,70 @@ type Retry struct {
 	Pos      Pos // the retry's mapping; zero when absent from the file
 	// Fields holds the position of each key's value in the retry, by key.
 	Fields map[string]Pos
+}
+
+// Global is an intent active at every node: said (Phrases) or keyed (Key)
+// at any prompt, even one that may not be interrupted, it wins over the
+// node's own choices.
+type Global struct {
+	Name    string   // the intent: operator, repeat, goodbye, or a name of the flow's
+	Phrases []string // what the caller may say
+	Key     string   // DTMF key, "" for none
+	// Next is where it goes. Empty for repeat, which plays the current
+	// node's prompt again.
+	Next   Ref
+	Pos    Pos
+	Fields map[string]Pos
+}
+
+// Repeat reports whether the intent repeats the current prompt.
+func (g *Global) Repeat() bool { return g.Next.Node == "" }
+
+// Escalation sends a caller who fails After turns in a row (no input or no
+// match, at any node) to Next, after Say.
+type Escalation struct {
+	After int // default 3; 0 in the file turns escalation off
+	Next  Ref // default: the operator intent's next
+	Say   *Prompt
+	Pos   Pos
+}
+
+// Transfer hands the call to a person: each target in turn gets a SIP
+// REFER; when none takes the call, Fallback (after FallbackSay).
+type Transfer struct {
+	Say         *Prompt       // before transferring ("Connecting you to a person.")
+	Targets     []Target      // tried in order
+	Timeout     time.Duration // per target: the wait for the final NOTIFY; default 30s
+	FallbackSay *Prompt       // when every target failed
+	Fallback    Ref           // where to go then; "" hangs up
+	Pos         Pos
+	Fields      map[string]Pos
+}
+
+// Target is one transfer destination, a SIP URI from the flow file.
+type Target struct {
+	URI string
+	Pos Pos
+}
+
+// Assign sets a variable to a template ("{{caller}}").
+type Assign struct {
+	Name, Value string
+	Pos         Pos
+}
+
+// Webhook calls an HTTP endpoint (the CRM lookup) and keeps fields of its
+// JSON answer in variables; any failure goes to OnError.
+type Webhook struct {
+	Method  string            // GET (default) or POST
+	URL     string            // a template
+	Headers map[string]string // templates
+	Body    string            // a template, for POST (JSON)
+	Timeout time.Duration     // default 3s
+	Set     []Assign          // variable <- dotted path into the JSON answer
+	OnError Ref               // required
+	Pos     Pos
+	Fields  map[string]Pos
 }
 
 // Hangup ends the call after an optional goodbye.

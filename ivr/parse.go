@@ -21,8 +21,8 @@ import (
 // a typo never silently changes a flow, and a key a later version adds is
 // rejected by this one rather than ignored.
 var (
-	flowKeys   = []string{"flow", "start", "nodes", "language"}
-	nodeKeys   = []string{"say", "ask", "goto", "hangup", "next", "barge_in"}
+	flowKeys   = []string{"flow", "start", "nodes", "language", "globals", "escalation"}
+	nodeKeys   = []string{"say", "ask", "goto", "hangup", "transfer", "set", "webhook", "next", "barge_in"}
 	askKeys    = []string{"prompt", "timeout", "inter_digit", "max_digits", "terminator", "choices", "no_input", "no_match", "endpoint", "end_silence", "max_speech"}
 	choiceKeys = []string{"key", "phrases", "say", "next"}
 	retryKeys  = []string{"say", "reprompt", "then"}
@@ -38,6 +38,9 @@ var nodeKinds = []struct {
 	{"say", KindSay},
 	{"ask", KindAsk},
 	{"goto", KindGoto},
+	{"transfer", KindTransfer},
+	{"set", KindSet},
+	{"webhook", KindWebhook},
 	{"hangup", KindHangup},
 }
 
@@ -168,6 +171,8 @@ func (p *parser) parse(data []byte) *Flow {
 		return f
 	}
 	p.nodes(v.key, resolve(v.val))
+	p.globals(root, fs)
+	p.escalation(fs)
 	for _, rc := range p.refs {
 		if rc.ref.Node == "" {
 			continue
@@ -238,7 +243,7 @@ func (p *parser) nodes(key, n *yaml.Node) {
 func (p *parser) node(nd *Node, key, n *yaml.Node) {
 	where := fmt.Sprintf("node %q", nd.ID)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, where, "want a mapping with one of say, ask, goto, hangup; got %s", describe(n))
+		p.errorf(n, where, "want a mapping with one of say, ask, goto, hangup, transfer, set, webhook; got %s", describe(n))
 		return
 	}
 	fs := p.fields(n, where, "", nodeKeys)
@@ -271,15 +276,23 @@ func (p *parser) node(nd *Node, key, n *yaml.Node) {
 			nd.Goto = p.ref(fd.val, where, "goto")
 		case KindHangup:
 			nd.Hangup = p.hangup(resolve(fd.val), where)
+		case KindTransfer:
+			nd.Transfer = p.transfer(fd.key, resolve(fd.val), where)
+		case KindSet:
+			nd.Set = p.assigns(resolve(fd.val), where, "set", false)
+		case KindWebhook:
+			nd.Webhook = p.webhook(fd.key, resolve(fd.val), where)
 		}
 	}
 	if kind == nil {
-		p.errorf(key, where, "nothing to do: want one of say, ask, goto, hangup")
+		p.errorf(key, where, "nothing to do: want one of say, ask, goto, hangup, transfer, set, webhook")
 	}
 	if v, ok := fs.get("next"); ok {
 		switch nd.Kind {
-		case KindSay, 0:
+		case KindSay, KindSet, KindWebhook, 0:
 			nd.Next = p.ref(v.val, where, "next")
+		case KindTransfer:
+			p.errorf(v.key, where, "next does not apply to a transfer node (a transferred call has left the flow; say where a failed transfer goes with fallback)")
 		case KindAsk:
 			p.errorf(v.key, where, "next does not apply to an ask node (it routes by its choices)")
 		case KindGoto:
@@ -287,13 +300,13 @@ func (p *parser) node(nd *Node, key, n *yaml.Node) {
 		case KindHangup:
 			p.errorf(v.key, where, "next does not apply to a hangup node (it ends the call)")
 		}
-	} else if nd.Kind == KindSay && kinds == 1 {
-		p.errorf(kind.key, where, `missing "next" (the node after say; end a flow with a hangup node)`)
+	} else if (nd.Kind == KindSay || nd.Kind == KindSet || nd.Kind == KindWebhook) && kinds == 1 {
+		p.errorf(kind.key, where, `missing "next" (the node after %s; end a flow with a hangup node)`, kind.name)
 	}
 	if v, ok := fs.get("barge_in"); ok {
 		nd.BargeIn = p.bargeIn(v.val, where)
-		if nd.Kind == KindGoto {
-			p.errorf(v.key, where, "barge_in does not apply to a goto node (it plays nothing)")
+		if nd.Kind == KindGoto || nd.Kind == KindSet || nd.Kind == KindWebhook {
+			p.errorf(v.key, where, "barge_in does not apply to a %s node (it plays nothing)", nd.Kind)
 		}
 	}
 }
@@ -565,6 +578,12 @@ func (p *parser) prompt(n *yaml.Node, where, label string) *Prompt {
 	if strings.TrimSpace(pr.Text) == "" {
 		p.errorf(n, w, "empty text")
 		return nil
+	}
+	if names, err := templateVars(pr.Text); err != nil {
+		p.errorf(n, w, "%v", err)
+		return nil
+	} else if len(names) > 0 {
+		pr.templated = true
 	}
 	p.f.prompts = append(p.f.prompts, pr)
 	return pr

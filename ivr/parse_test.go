@@ -95,12 +95,12 @@ nodes:
 			name: "unknown top-level key",
 			yaml: `flow: t
 start: a
-globals: {}
+global: {}
 nodes:
   a:
     hangup: {}
 `,
-			want: []string{`t.yaml:3:1: unknown key "globals"`},
+			want: []string{`t.yaml:3:1: unknown key "global" (did you mean "globals"?)`},
 		},
 		{
 			name: "duplicate DTMF key",
@@ -183,7 +183,7 @@ nodes:
   a:
     barge_in: false
 `,
-			want: []string{`t.yaml:4:3: node "a": nothing to do: want one of say, ask, goto, hangup`},
+			want: []string{`t.yaml:4:3: node "a": nothing to do: want one of say, ask, goto, hangup, transfer, set, webhook`},
 		},
 		{
 			name: "bad prompt type",

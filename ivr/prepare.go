@@ -31,7 +31,11 @@ func (f *Flow) Prepare(ctx context.Context, p Prompts) error {
 	}
 	done := map[key]rendered{}
 	var errs []error
+	f.renderer = p
 	for _, pr := range f.prompts {
+		if pr.templated {
+			continue // rendered per call, with the call's variables
+		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("ivr: prepare flow %s: %w", f.Path, err)
 		}

@@ -90,7 +90,7 @@ type referNote struct {
 	stateReason string // its reason parameter (noresource, timeout, …)
 }
 
-// Transfer hands the caller to target with a REFER inside the caller's
+// Refer hands the caller to target with a REFER inside the caller's
 // dialog (RFC 3515), with Refer-To: <target> and Referred-By: the URI the
 // caller called (RFC 3892). It waits for the REFER's 2xx (202, or 200 from
 // some UAs) and then for the NOTIFY whose message/sipfrag body (RFC 3420)
@@ -110,7 +110,7 @@ type referNote struct {
 // TransferTimeout). A call that ends meanwhile gives TransferCallerGone and
 // no error. Transfer is meant to be called from the handler's goroutine,
 // one transfer at a time.
-func (c *Call) Transfer(ctx context.Context, target string, timeout time.Duration) (TransferResult, error) {
+func (c *Call) Refer(ctx context.Context, target string, timeout time.Duration) (TransferResult, error) {
 	uri, err := parseTransferTarget(target)
 	if err != nil {
 		return TransferResult{}, err
@@ -473,4 +473,10 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// Transfer is Refer for the flow engine (ivr.Call).
+func (c *Call) Transfer(ctx context.Context, target string, timeout time.Duration) (ivr.TransferResult, error) {
+	r, err := c.Refer(ctx, target, timeout)
+	return ivr.TransferResult{Outcome: ivr.TransferOutcome(r.Outcome), Status: r.Status, Reason: r.Reason}, err
 }

@@ -123,7 +123,7 @@ func startTransfer(t *testing.T, tcp bool, target string, timeout time.Duration)
 	ts := newTestServer(t, nil)
 	ret := make(chan transferRet, 1)
 	ts.setHandler(func(ctx context.Context, c *Call) {
-		res, err := c.Transfer(ctx, target, timeout)
+		res, err := c.Refer(ctx, target, timeout)
 		out := transferRet{res: res, err: err}
 		if err == nil && res.Outcome != TransferOK && res.Outcome != TransferCallerGone {
 			_, out.playErr = c.Play(ctx, make([]int16, 1600), ivr.PlayOptions{})
@@ -414,7 +414,7 @@ func TestTransferBadTarget(t *testing.T) {
 		"sip:op@host\r\nX-Evil: 1", "sip:op@host>;x=<sip:a@b", "sip:a b@host"}
 	ts.setHandler(func(ctx context.Context, c *Call) {
 		for _, target := range bad {
-			res, err := c.Transfer(ctx, target, time.Second)
+			res, err := c.Refer(ctx, target, time.Second)
 			if err == nil || res.Outcome != 0 {
 				t.Errorf("Transfer(%q) = %+v, %v; want an error", target, res, err)
 			}
@@ -499,5 +499,13 @@ func TestSplitParams(t *testing.T) {
 	v, p := splitParams(" terminated ;reason=noresource; retry-after=30;ID=\"7\"")
 	if v != "terminated" || p["reason"] != "noresource" || p["retry-after"] != "30" || p["id"] != "7" {
 		t.Errorf("splitParams: %q %v", v, p)
+	}
+}
+
+func TestTransferOutcomesMatchTheFlowEngine(t *testing.T) {
+	for _, o := range []TransferOutcome{TransferOK, TransferFailed, TransferRejected, TransferTimeout, TransferCallerGone} {
+		if ivr.TransferOutcome(o).String() != o.String() {
+			t.Errorf("outcome %d is %s here and %s in ivr", o, o, ivr.TransferOutcome(o))
+		}
 	}
 }

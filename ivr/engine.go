@@ -317,7 +317,14 @@ func (r *run) ask(ctx context.Context, n *Node) (step, error) {
 		if in.Kind == InputSpeech && !in.NoMatch {
 			r.vars[VarHeard] = in.Text
 		}
+		attrs := []any{"node", n.ID}
+		if in.Kind == InputSpeech {
+			attrs = append(attrs, "text", in.Text)
+		} else {
+			attrs = append(attrs, "digits", in.Digits)
+		}
 		if g := r.globalFor(in); g != nil {
+			r.log.Info("input", append(attrs, "result", "intent", "intent", g.Name)...)
 			r.failures = 0
 			if g.Repeat() {
 				continue
@@ -338,12 +345,6 @@ func (r *run) ask(ctx context.Context, n *Node) (step, error) {
 					chosen = cs[0]
 				}
 			}
-		}
-		attrs := []any{"node", n.ID}
-		if in.Kind == InputSpeech {
-			attrs = append(attrs, "text", in.Text)
-		} else {
-			attrs = append(attrs, "digits", in.Digits)
 		}
 		if chosen != nil {
 			r.failures = 0

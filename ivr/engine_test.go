@@ -21,6 +21,9 @@ var demoLabels = []struct{ phrase, label string }{
 	{"You chose sales", "sales"},
 	{"no operator is available", "operator"},
 	{"did not get that", "sorry"},
+	{"get you a person", "escalate"},
+	{"Connecting you", "connecting"},
+	{"nobody can take", "nobody"},
 	{"Goodbye", "goodbye"},
 }
 
@@ -101,14 +104,17 @@ func TestDemoMenuPaths(t *testing.T) {
 		{[]string{"2"}, []string{"disclosure", "greeting", "menu", "support", "goodbye"}, []string{"disclosure", "greeting", "menu", "support", "goodbye"}},
 		{[]string{"3"}, []string{"disclosure", "greeting", "menu", "sales", "goodbye"}, []string{"disclosure", "greeting", "menu", "sales", "goodbye"}},
 		{
+			// 0 is the operator; the transfer fails and falls back to the menu.
 			[]string{"0", "1"},
-			[]string{"disclosure", "greeting", "menu", "operator", "menu", "billing", "goodbye"},
+			[]string{"disclosure", "greeting", "menu", "connecting", "nobody", "menu", "billing", "goodbye"},
 			[]string{"disclosure", "greeting", "menu", "operator", "menu", "billing", "goodbye"},
 		},
 	} {
 		t.Run(strings.Join(tt.keys, ","), func(t *testing.T) {
 			f, p := loadDemo(t)
-			c := &fakeCall{t: t, prompts: p}
+			c := &fakeCall{t: t, prompts: p, transfers: map[string]TransferResult{
+				"sip:operator@127.0.0.1:5090": {Outcome: TransferFailed, Status: 480},
+			}}
 			var want []Input
 			for _, k := range tt.keys {
 				c.listen = append(c.listen, keys(k))
@@ -170,15 +176,16 @@ func TestDemoInvalidKey(t *testing.T) {
 		f, p := loadDemo(t)
 		c := &fakeCall{t: t, prompts: p, listen: []Input{keys("9"), keys("*"), keys("8")}}
 		res, _ := runCall(t, f, c)
-		check(t, "played", labels(c.played), []string{"disclosure", "greeting", "menu", "sorry", "menu", "sorry", "menu", "sorry", "goodbye"})
-		check(t, "Path", res.Path, []string{"disclosure", "greeting", "menu", "goodbye"})
-		if res.Outcome != OutcomeHangup || c.hangups != 1 {
-			t.Errorf("outcome %v, %d hangups", res.Outcome, c.hangups)
+		// The third failure in a row escalates to a person instead.
+		check(t, "played", labels(c.played), []string{"disclosure", "greeting", "menu", "sorry", "menu", "sorry", "menu", "escalate", "connecting"})
+		check(t, "Path", res.Path, []string{"disclosure", "greeting", "menu", "operator"})
+		if res.Outcome != OutcomeTransferred || c.hangups != 0 || len(c.referred) != 1 {
+			t.Errorf("outcome %v, %d hangups, referred %v", res.Outcome, c.hangups, c.referred)
 		}
 	})
 	t.Run("no-input and no-match count apart", func(t *testing.T) {
 		f, p := loadDemo(t)
-		c := &fakeCall{t: t, prompts: p, listen: []Input{silence, keys("9"), keys("9"), keys("3")}}
+		c := &fakeCall{t: t, prompts: p, listen: []Input{silence, keys("9"), keys("3")}}
 		res, _ := runCall(t, f, c)
 		check(t, "Path", res.Path, []string{"disclosure", "greeting", "menu", "sales", "goodbye"})
 	})
@@ -373,8 +380,8 @@ nodes:
 
 	t.Run("demo", func(t *testing.T) {
 		_, p := loadDemo(t)
-		if len(p.renders) != 9 {
-			t.Errorf("demo rendered %d distinct prompts, want 9: %v", len(p.renders), p.renders)
+		if len(p.renders) != 11 {
+			t.Errorf("demo rendered %d distinct prompts, want 11: %v", len(p.renders), p.renders)
 		}
 		for k, n := range p.renders {
 			if n != 1 {

@@ -31,7 +31,7 @@ func TestLoadDemo(t *testing.T) {
 		t.Fatalf("menu kind = %v", menu.Kind)
 	}
 	a := menu.Ask
-	if a.Timeout != 5*time.Second || a.InterDigit != DefaultInterDigit || a.MaxDigits != 1 || len(a.Choices) != 4 {
+	if a.Timeout != 5*time.Second || a.InterDigit != DefaultInterDigit || a.MaxDigits != 1 || len(a.Choices) != 3 {
 		t.Errorf("menu ask = %+v", a)
 	}
 	if a.NoInput.Reprompt != 1 || a.NoInput.Then.Node != "goodbye" || a.NoMatch.Say == nil {

@@ -65,9 +65,17 @@ type TransferAttempt struct {
 
 // Engine walks a prepared flow for one call.
 type Engine struct {
-	flow *Flow
-	log  *slog.Logger
-	http *http.Client
+	flow   *Flow
+	log    *slog.Logger
+	http   *http.Client
+	onNode func(id string)
+}
+
+// OnNode sets a function called as the walk enters each node (replay
+// tests use it to let a scripted caller wait for a node).
+func (e *Engine) OnNode(fn func(id string)) *Engine {
+	e.onNode = fn
+	return e
 }
 
 // WithHTTPClient sets the client webhook nodes use (default: a client of
@@ -94,7 +102,7 @@ func NewEngine(f *Flow, log *slog.Logger) *Engine {
 // the caller has gone. It runs on the call's own goroutine.
 func (e *Engine) Run(ctx context.Context, call Call) Result {
 	info := call.Info()
-	r := &run{flow: e.flow, log: e.log, call: call, http: e.http, vars: map[string]string{
+	r := &run{flow: e.flow, log: e.log, call: call, http: e.http, onNode: e.onNode, vars: map[string]string{
 		VarCaller: info.Caller, VarCalled: info.Called, VarCallID: info.CallID,
 	}}
 	err := r.walk(ctx)
@@ -119,6 +127,7 @@ type run struct {
 	// failures counts failed turns in a row, at any node, for escalation.
 	failures int
 	http     *http.Client
+	onNode   func(id string)
 }
 
 // step is where a node sends the call: the next node, or the end.
@@ -151,6 +160,9 @@ func (r *run) walk(ctx context.Context) error {
 		n := r.flow.Nodes[id]
 		r.res.Path = append(r.res.Path, id)
 		r.log.Info("node", "node", id, "kind", n.Kind.String())
+		if r.onNode != nil {
+			r.onNode(id)
+		}
 		st, err := r.node(ctx, n)
 		if err != nil {
 			return fmt.Errorf("node %q: %w", id, err)

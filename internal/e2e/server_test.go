@@ -82,8 +82,9 @@ type server struct {
 }
 
 type serverConfig struct {
-	flow  string // path of the flow file, relative to the repository
-	extra string // more YAML for the config
+	flow     string // path of the flow file, relative to the repository
+	flowPath string // or an absolute path
+	extra    string // more YAML for the config
 }
 
 // startServer runs switchboard on loopback with ephemeral ports and waits
@@ -92,6 +93,9 @@ func startServer(t *testing.T, sc serverConfig) *server {
 	t.Helper()
 	dir := t.TempDir()
 	flow := filepath.Join(repo, sc.flow)
+	if sc.flowPath != "" {
+		flow = sc.flowPath
+	}
 	// Random RTP range: the allocator skips ports that are taken, so
 	// parallel servers coexist.
 	base := 20000 + 2*rand.IntN(15000)

@@ -20,6 +20,7 @@ static ps_decoder_t *sb_new(const char *hmm, const char *dict, const char *logfn
 		"-dict", dict,
 		"-logfn", logfn,
 		"-cmn", "live",
+		"-allphone_ci", "yes",
 		NULL);
 	if (cfg == NULL)
 		return NULL;
@@ -62,6 +63,13 @@ import (
 // grammar's path with.
 const phoneSearch = "phones"
 
+// telephoneCMN is the cepstral mean every utterance starts from: that of
+// G.711 speech upsampled and band-filled, measured over the speech corpus.
+// The model's own (-cmninit in feat.params, c0 = 41) is that of its
+// wideband training audio and so far off that short utterances, which end
+// before live CMN adapts (800 frames), are misrecognised.
+var telephoneCMN = [...]float32{64.02, -14.58, 1.11, -0.57, -0.27, -14.41, -3.01, -11.22, -10.26, 0.39, -6.46, -1.56, -1.85}
+
 // maxGrammars bounds the compiled grammars a decoder keeps: a flow has a
 // handful of nodes, so this is only a guard against unbounded growth when
 // hints vary per call.
@@ -98,6 +106,11 @@ func newDecoder(hmm, dict, phoneLM string) (*decoder, error) {
 	if n := int(C.sb_cmn_len(ps)); n > 0 {
 		d.cmnInit = make([]C.float, n)
 		C.sb_cmn_get(ps, &d.cmnInit[0])
+		if n == len(telephoneCMN) {
+			for i, v := range telephoneCMN {
+				d.cmnInit[i] = C.float(v)
+			}
+		}
 	}
 	if phoneLM != "" {
 		name, path := C.CString(phoneSearch), C.CString(phoneLM)
@@ -181,12 +194,17 @@ func (d *decoder) setSearch(name string) error {
 	return nil
 }
 
-// start begins an utterance on the active search from the same cepstral
-// mean every time, so that a result does not depend on which caller the
-// decoder served before.
+// start begins an utterance on the active search from the same state
+// every time (cepstral mean, front end), so that a result does not depend
+// on which caller the decoder served before.
 func (d *decoder) start() error {
 	if len(d.cmnInit) > 0 {
 		C.sb_cmn_set(d.ps, &d.cmnInit[0])
+	}
+	// A new stream resets the frame count (word times start at 0) and
+	// the front end's state left by the previous utterance.
+	if C.ps_start_stream(d.ps) < 0 {
+		return errors.New("sphinx: start stream failed")
 	}
 	if C.ps_start_utt(d.ps) < 0 {
 		return errors.New("sphinx: start utterance failed")
@@ -202,6 +220,18 @@ func (d *decoder) process(pcm []int16) error {
 	// The samples hold no Go pointers, so cgo lets C read them in place.
 	p := (*C.int16)(unsafe.Pointer(&pcm[0]))
 	if C.ps_process_raw(d.ps, p, C.size_t(len(pcm)), 0, 0) < 0 {
+		return errors.New("sphinx: process audio failed")
+	}
+	return nil
+}
+
+// processAll decodes a whole utterance in one call.
+func (d *decoder) processAll(pcm []int16) error {
+	if len(pcm) == 0 {
+		return nil
+	}
+	p := (*C.int16)(unsafe.Pointer(&pcm[0]))
+	if C.ps_process_raw(d.ps, p, C.size_t(len(pcm)), 0, 1) < 0 {
 		return errors.New("sphinx: process audio failed")
 	}
 	return nil
@@ -256,5 +286,5 @@ func (d *decoder) frames() int { return int(C.ps_get_n_frames(d.ps)) }
 // rather than a word of the grammar.
 func isFiller(w string) bool {
 	return w == "<s>" || w == "</s>" || w == "<sil>" || w == "" ||
-		strings.HasPrefix(w, "[") || strings.HasPrefix(w, "++")
+		strings.HasPrefix(w, "[") || strings.HasPrefix(w, "++") || strings.HasPrefix(w, "(") // (NULL): an empty transition
 }

@@ -83,10 +83,10 @@ func buildJSGF(phrases []string) string {
 		}
 		b.WriteString(";\n")
 	}
+	alt("phrase", phrases)
 	alt("hes", hesitations)
 	alt("lead", leadIns)
 	alt("art", articles)
-	alt("phrase", phrases)
 	b.WriteString("public <s> = [<hes>] [<lead>] [<art>] <phrase> [please];\n")
 	return b.String()
 }

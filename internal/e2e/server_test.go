@@ -257,8 +257,13 @@ func (s *server) waitIdle(t *testing.T, goroutines float64) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server not idle after the calls: calls=%v ports=%v goroutines=%v (idle had %v)",
-				m["switchboard_calls_active"], m["switchboard_rtp_ports_in_use"], m["go_goroutines"], goroutines)
+			var dump []byte
+			if res, err := http.Get("http://" + s.http + "/debug/pprof/goroutine?debug=2"); err == nil {
+				dump, _ = io.ReadAll(res.Body)
+				res.Body.Close()
+			}
+			t.Fatalf("server not idle after the calls: calls=%v ports=%v goroutines=%v (idle had %v)\n%s",
+				m["switchboard_calls_active"], m["switchboard_rtp_ports_in_use"], m["go_goroutines"], goroutines, dump)
 		}
 		time.Sleep(50 * time.Millisecond) // polling a counter that has no change notification
 	}

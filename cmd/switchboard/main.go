@@ -29,6 +29,7 @@ const usage = `usage: switchboard <command> [flags]
 
 commands:
   serve       answer calls and run flows (switchboard serve --config configs/switchboard.yaml)
+  lint        check flows: switchboard lint [--strict] configs/flows/*.yaml
   transcribe  print what the speech backend hears in audio files (switchboard transcribe FILE.wav)
   version     print the version
 
@@ -48,6 +49,8 @@ func main() {
 		err = serve(os.Args[2:], os.Stderr)
 	case "transcribe":
 		err = transcribe(os.Args[2:], os.Stdout, os.Stderr)
+	case "lint":
+		err = lintCommand(os.Args[2:], os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		fmt.Println("switchboard", version)
 	case "help", "-h", "--help":
@@ -114,6 +117,19 @@ func serve(args []string, stderr io.Writer) error {
 		f, err := ivr.Load(path)
 		if err != nil {
 			return err
+		}
+		// A flow with lint errors (a node with no way to a person, a loop
+		// with no way out...) is refused: callers would be stuck in it.
+		var lintErrs []string
+		for _, fd := range ivr.Lint(f) {
+			if fd.Severity == ivr.SeverityError {
+				lintErrs = append(lintErrs, fd.String())
+			} else {
+				log.Warn("flow lint", "finding", fd.String())
+			}
+		}
+		if len(lintErrs) > 0 {
+			return fmt.Errorf("flow %s has lint errors (switchboard lint %s):\n%s", name, path, strings.Join(lintErrs, "\n"))
 		}
 		start := time.Now()
 		if err := f.Prepare(ctx, prompts); err != nil {

@@ -120,3 +120,21 @@ func TestTestCommandUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestTestCommandCalls runs the shipped scenarios as CI does, with the
+// configured speech backend when this binary has it (build tag sphinx).
+func TestTestCommandCalls(t *testing.T) {
+	if _, ok := backends["sphinx"]; !ok {
+		t.Skip("built without the sphinx backend")
+	}
+	junit := filepath.Join(t.TempDir(), "calls.xml")
+	var out, errOut bytes.Buffer
+	err := testCommand([]string{"--config", "../../configs/switchboard.yaml", "--junit", junit, demoFlow, "../../testdata/calls"}, &out, &errOut)
+	t.Log("\n" + out.String() + errOut.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(junit); err != nil {
+		t.Error(err)
+	}
+}

@@ -5,6 +5,7 @@ package replay
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -50,6 +51,28 @@ func TestCalls(t *testing.T) {
 			for _, f := range rep.Failures {
 				t.Error(f)
 			}
+			// The same call again decides the same way. The confidence
+			// may not be quite the same: pocketsphinx's decoders carry a
+			// little state from one utterance to the next (a few
+			// thousandths), so it is left out.
+			again := Run(ctx, flow, sc, rec, prompts, nil)
+			if a, b := decisions(rep), decisions(again); !reflect.DeepEqual(a, b) {
+				t.Errorf("a second run differs:\n%+v\n%+v", a, b)
+			}
 		})
 	}
+}
+
+// decisions is what a call decided, without recognition confidence.
+func decisions(r Report) Report {
+	r.Elapsed, r.Scenario = 0, nil
+	r.Heard = append([]Heard(nil), r.Heard...)
+	for i := range r.Heard {
+		r.Heard[i].Confidence = 0
+	}
+	r.Result.Inputs = append([]ivr.Input(nil), r.Result.Inputs...)
+	for i := range r.Result.Inputs {
+		r.Result.Inputs[i].Confidence = 0
+	}
+	return r
 }

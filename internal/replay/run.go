@@ -46,9 +46,9 @@ func (r *Report) Recognised() []string {
 // recognises the caller's speech (nil: keys only); prompts synthesises say
 // steps without voice or wpm (tts.Cache over tts.Espeak, normally the
 // flow's own); log receives the call's log lines, each with the virtual
-// time t (nil discards them). It runs on the calling goroutine and is
-// deterministic: the same scenario, flow and recogniser give the same
-// report every time.
+// time t (nil discards them). It runs on the calling goroutine, starts no
+// other and reads no clock but for Report.Elapsed: with a deterministic
+// recogniser the same scenario and flow give the same report every time.
 func Run(ctx context.Context, flow *ivr.Flow, sc *Scenario, rec asr.Recognizer, prompts ivr.Prompts, log *slog.Logger) Report {
 	start := time.Now()
 	rep := Report{Scenario: sc}

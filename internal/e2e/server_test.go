@@ -224,10 +224,14 @@ func (s *server) eventsOf(callID string) []map[string]any {
 	return out
 }
 
+var noKeepAlive = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
 // metrics reads /metrics.
 func (s *server) metrics(t *testing.T) map[string]float64 {
 	t.Helper()
-	res, err := http.Get("http://" + s.http + "/metrics")
+	// No keep-alive: an idle connection would hold a goroutine on the
+	// server and blur the goroutine count this reads.
+	res, err := noKeepAlive.Get("http://" + s.http + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +262,7 @@ func (s *server) waitIdle(t *testing.T, goroutines float64) {
 		}
 		if time.Now().After(deadline) {
 			var dump []byte
-			if res, err := http.Get("http://" + s.http + "/debug/pprof/goroutine?debug=2"); err == nil {
+			if res, err := noKeepAlive.Get("http://" + s.http + "/debug/pprof/goroutine?debug=2"); err == nil {
 				dump, _ = io.ReadAll(res.Body)
 				res.Body.Close()
 			}

@@ -6,55 +6,9 @@ import (
 	"time"
 
 	"github.com/switchboard-voice/switchboard/asr"
+	"github.com/switchboard-voice/switchboard/internal/speech"
 	"github.com/switchboard-voice/switchboard/ivr"
-	"github.com/switchboard-voice/switchboard/media"
 )
-
-// preRollFrames is how much audio from before a turn starts the turn sees:
-// enough to catch a caller who began speaking just before the prompt.
-const preRollFrames = 15
-
-// bargeInMinSpeech is how long the caller must speak to stop a prompt in
-// speech mode, so that with the VAD's lag the prompt stops within about
-// 250 ms of the onset.
-const bargeInMinSpeech = 200 * time.Millisecond
-
-// turnOptions maps a flow's listening options onto a turn's.
-func turnOptions(sp *ivr.Speech, listen bool, noInput time.Duration) asr.TurnOptions {
-	name := sp.Endpoint
-	if name == "" {
-		name = "menu"
-	}
-	ep, ok := media.Preset(name)
-	if !ok {
-		ep, _ = media.Preset("menu")
-	}
-	if sp.EndSilence > 0 {
-		ep.EndSilence = sp.EndSilence
-	}
-	if sp.MaxSpeech > 0 {
-		ep.MaxSpeech = sp.MaxSpeech
-	}
-	if noInput > 0 {
-		ep.NoInput = noInput
-	}
-	ep.MinSpeech = min(ep.MinSpeech, bargeInMinSpeech)
-	b := asr.BargeInSpeech
-	switch sp.BargeIn {
-	case ivr.BargeInHotword:
-		b = asr.BargeInHotword
-	case ivr.BargeInOff:
-		b = asr.BargeInOff
-	}
-	return asr.TurnOptions{
-		Endpoint: ep,
-		BargeIn:  b,
-		Language: sp.Language,
-		Choices:  sp.Choices,
-		Intents:  sp.Intents,
-		Listen:   listen,
-	}
-}
 
 // startTurn begins a turn of listening, or returns nil when the call has no
 // recogniser or the flow asked for keys only.
@@ -63,11 +17,11 @@ func (c *Call) startTurn(ctx context.Context, sp *ivr.Speech, listen bool, noInp
 	if sp == nil || rec == nil {
 		return nil
 	}
-	t := asr.NewTurn(ctx, rec, turnOptions(sp, listen, noInput), playing)
+	t := asr.NewTurn(ctx, rec, speech.TurnOptions(sp, listen, noInput), playing)
 	// Audio from before the turn counts only as pre-roll.
 	c.frames = c.listener.Take(c.frames[:0])
-	if n := len(c.frames); n > preRollFrames {
-		c.frames = c.frames[n-preRollFrames:]
+	if n := len(c.frames); n > speech.PreRollFrames {
+		c.frames = c.frames[n-speech.PreRollFrames:]
 	}
 	c.turnStart = time.Now()
 	return t
@@ -121,7 +75,7 @@ func (c *Call) listenSpeech(ctx context.Context, t *asr.Turn, opts ivr.ListenOpt
 	defer t.Close()
 	// A backstop for when no audio arrives at all (a held call sends
 	// none): the turn counts time in frames.
-	ep := turnOptions(opts.Speech, true, opts.NoInput).Endpoint
+	ep := speech.TurnOptions(opts.Speech, true, opts.NoInput).Endpoint
 	backstop := time.NewTimer(ep.NoInput + ep.MaxSpeech + 2*time.Second)
 	defer backstop.Stop()
 	if act := c.feedTurn(t); act&asr.ActionDone != 0 {

@@ -30,6 +30,7 @@ const usage = `usage: switchboard <command> [flags]
 commands:
   serve       answer calls and run flows (switchboard serve --config configs/switchboard.yaml)
   lint        check flows: switchboard lint [--strict] configs/flows/*.yaml
+  test        replay scripted calls against a flow: switchboard test [--junit F] FLOW SCENARIO|DIR...
   transcribe  print what the speech backend hears in audio files (switchboard transcribe FILE.wav)
   version     print the version
 
@@ -51,6 +52,8 @@ func main() {
 		err = transcribe(os.Args[2:], os.Stdout, os.Stderr)
 	case "lint":
 		err = lintCommand(os.Args[2:], os.Stdout, os.Stderr)
+	case "test":
+		err = testCommand(os.Args[2:], os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		fmt.Println("switchboard", version)
 	case "help", "-h", "--help":

@@ -10,17 +10,9 @@ import (
 	"time"
 
 	"github.com/switchboard-voice/switchboard/asr"
+	"github.com/switchboard-voice/switchboard/internal/speech"
 	"github.com/switchboard-voice/switchboard/ivr"
 	"github.com/switchboard-voice/switchboard/media"
-)
-
-// These mirror sip (listen.go) so that a replayed turn decides as a real
-// call's does.
-const (
-	// preRollFrames is how much audio from before a turn the turn sees.
-	preRollFrames = 15
-	// bargeInMinSpeech is the speech that stops a prompt in speech mode.
-	bargeInMinSpeech = 200 * time.Millisecond
 )
 
 // errLimit ends a call that has run into the scenario's max_duration.
@@ -150,54 +142,17 @@ func (s *session) tick(ctx context.Context) (byte, error) {
 	return key, nil
 }
 
-// turnOptions maps a flow's listening options onto a turn's, as sip does.
-func turnOptions(sp *ivr.Speech, listen bool, noInput time.Duration) asr.TurnOptions {
-	name := sp.Endpoint
-	if name == "" {
-		name = "menu"
-	}
-	ep, ok := media.Preset(name)
-	if !ok {
-		ep, _ = media.Preset("menu")
-	}
-	if sp.EndSilence > 0 {
-		ep.EndSilence = sp.EndSilence
-	}
-	if sp.MaxSpeech > 0 {
-		ep.MaxSpeech = sp.MaxSpeech
-	}
-	if noInput > 0 {
-		ep.NoInput = noInput
-	}
-	ep.MinSpeech = min(ep.MinSpeech, bargeInMinSpeech)
-	b := asr.BargeInSpeech
-	switch sp.BargeIn {
-	case ivr.BargeInHotword:
-		b = asr.BargeInHotword
-	case ivr.BargeInOff:
-		b = asr.BargeInOff
-	}
-	return asr.TurnOptions{
-		Endpoint: ep,
-		BargeIn:  b,
-		Language: sp.Language,
-		Choices:  sp.Choices,
-		Intents:  sp.Intents,
-		Listen:   listen,
-	}
-}
-
 // startTurn begins a turn of listening, or returns nil without a
 // recogniser or when the flow asked for keys only. The frames since the
-// last turn count as pre-roll, at most preRollFrames of them.
+// last turn count as pre-roll, at most speech.PreRollFrames of them.
 func (s *session) startTurn(ctx context.Context, sp *ivr.Speech, listen bool, noInput time.Duration, playing bool) *asr.Turn {
 	if sp == nil || s.rec == nil {
 		return nil
 	}
-	t := asr.NewTurn(ctx, s.rec, turnOptions(sp, listen, noInput), playing)
+	t := asr.NewTurn(ctx, s.rec, speech.TurnOptions(sp, listen, noInput), playing)
 	s.frames = s.listener.Take(s.frames[:0])
-	if n := len(s.frames); n > preRollFrames {
-		s.frames = s.frames[n-preRollFrames:]
+	if n := len(s.frames); n > speech.PreRollFrames {
+		s.frames = s.frames[n-speech.PreRollFrames:]
 	}
 	return t
 }

@@ -1,0 +1,60 @@
+// Package speech maps a flow's listening options (ivr.Speech) onto a
+// listening turn's (asr.TurnOptions), so that real calls (sip) and replayed
+// ones (internal/replay) listen exactly the same way.
+package speech
+
+import (
+	"time"
+
+	"github.com/switchboard-voice/switchboard/asr"
+	"github.com/switchboard-voice/switchboard/ivr"
+	"github.com/switchboard-voice/switchboard/media"
+)
+
+// PreRollFrames is how much audio from before a turn starts the turn sees:
+// enough to catch a caller who began speaking just before the prompt.
+const PreRollFrames = 15
+
+// BargeInMinSpeech is how long the caller must speak to stop a prompt in
+// speech mode, so that with the VAD's lag the prompt stops within about
+// 250 ms of the onset.
+const BargeInMinSpeech = 200 * time.Millisecond
+
+// TurnOptions maps sp onto a turn's options. listen says whether the turn
+// waits for an answer after the prompt; noInput, when not zero, overrides
+// the preset's no-input time.
+func TurnOptions(sp *ivr.Speech, listen bool, noInput time.Duration) asr.TurnOptions {
+	name := sp.Endpoint
+	if name == "" {
+		name = "menu"
+	}
+	ep, ok := media.Preset(name)
+	if !ok {
+		ep, _ = media.Preset("menu")
+	}
+	if sp.EndSilence > 0 {
+		ep.EndSilence = sp.EndSilence
+	}
+	if sp.MaxSpeech > 0 {
+		ep.MaxSpeech = sp.MaxSpeech
+	}
+	if noInput > 0 {
+		ep.NoInput = noInput
+	}
+	ep.MinSpeech = min(ep.MinSpeech, BargeInMinSpeech)
+	b := asr.BargeInSpeech
+	switch sp.BargeIn {
+	case ivr.BargeInHotword:
+		b = asr.BargeInHotword
+	case ivr.BargeInOff:
+		b = asr.BargeInOff
+	}
+	return asr.TurnOptions{
+		Endpoint: ep,
+		BargeIn:  b,
+		Language: sp.Language,
+		Choices:  sp.Choices,
+		Intents:  sp.Intents,
+		Listen:   listen,
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchboard-voice/switchboard/internal/config"
 	"github.com/switchboard-voice/switchboard/internal/metrics"
+	"github.com/switchboard-voice/switchboard/internal/records"
 	"github.com/switchboard-voice/switchboard/ivr"
 	"github.com/switchboard-voice/switchboard/media"
 	"github.com/switchboard-voice/switchboard/sip"
@@ -166,6 +167,7 @@ func serve(args []string, stderr io.Writer) error {
 		<-clockDone
 	}()
 
+	calls := &records.Store{}
 	var listeners []sip.Listener
 	for _, l := range cfg.SIP.Listen {
 		tr, ap, _ := config.ParseListen(l)
@@ -197,7 +199,11 @@ func serve(args []string, stderr io.Writer) error {
 			}
 			flow := flows[name]
 			return func(ctx context.Context, c *sip.Call) {
-				ivr.NewEngine(flow, c.Logger().With("flow", name)).Run(ctx, c)
+				id := calls.Begin(c.Info(), name)
+				res := ivr.NewEngine(flow, c.Logger().With("flow", name)).
+					OnNode(func(node string) { calls.Node(id, node) }).
+					Run(ctx, c)
+				calls.Finish(id, res)
 			}, true
 		},
 	})
@@ -213,6 +219,8 @@ func serve(args []string, stderr io.Writer) error {
 		reg.Counter("switchboard_calls_total", "Calls taken since start.", func() float64 { return float64(srv.TotalCalls()) })
 		reg.Gauge("switchboard_rtp_ports_in_use", "RTP ports held by calls.", func() float64 { return float64(ports.InUse()) })
 		reg.Gauge("switchboard_rtp_send_interval_p99_seconds", "99th percentile of the interval between RTP packets of a stream.", func() float64 { return clock.Stats().P99.Seconds() })
+		reg.Handle("/calls", calls)
+		reg.Handle("/calls/", calls)
 		reg.Gauge("switchboard_rtp_send_interval_max_seconds", "Longest interval between RTP packets of a stream.", func() float64 { return clock.Stats().Max.Seconds() })
 		addr, httpDone, err := reg.Serve(ctx, cfg.HTTP.Listen)
 		if err != nil {

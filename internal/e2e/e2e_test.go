@@ -2,13 +2,16 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -215,6 +218,23 @@ func TestSIPpKeypad(t *testing.T) {
 	}
 	if !strings.Contains(path, "support > goodbye") {
 		t.Errorf("flow path %q does not go through support", path)
+	}
+	// The call's record, as operators read it.
+	res, err := noKeepAlive.Get("http://" + srv.http + "/calls/" + url.PathEscape(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Path    []string `json:"path"`
+		Outcome string   `json:"outcome"`
+		Inputs  []struct {
+			Kind, Digits string
+		} `json:"inputs"`
+	}
+	json.NewDecoder(res.Body).Decode(&rec)
+	res.Body.Close()
+	if rec.Outcome != "hangup" || len(rec.Inputs) != 1 || rec.Inputs[0].Digits != "2" || !slices.Contains(rec.Path, "support") {
+		t.Errorf("call record %+v", rec)
 	}
 	srv.waitIdle(t, idle)
 	srv.stop(t)

@@ -18,10 +18,22 @@ import (
 	"time"
 )
 
-// Registry holds named value functions.
+// Registry holds named value functions, and more handlers to serve.
 type Registry struct {
-	mu     sync.Mutex
-	gauges map[string]gauge
+	mu       sync.Mutex
+	gauges   map[string]gauge
+	handlers map[string]http.Handler
+}
+
+// Handle serves h at pattern (an http.ServeMux pattern) besides the
+// registry's own pages.
+func (r *Registry) Handle(pattern string, h http.Handler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.handlers == nil {
+		r.handlers = map[string]http.Handler{}
+	}
+	r.handlers[pattern] = h
 }
 
 type gauge struct {
@@ -91,6 +103,11 @@ func (r *Registry) Handler() http.Handler {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	r.mu.Lock()
+	for p, h := range r.handlers {
+		mux.Handle(p, h)
+	}
+	r.mu.Unlock()
 	return mux
 }
 

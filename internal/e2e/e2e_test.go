@@ -141,7 +141,7 @@ func TestSIPpCallHearsPromptsAndIsHungUp(t *testing.T) {
 	for _, transport := range []string{"udp", "tcp"} {
 		t.Run(transport, func(t *testing.T) {
 			srv := startServer(t, serverConfig{flow: shortFlow})
-			idle := srv.metrics(t)["go_goroutines"]
+			idle, _ := srv.goroutines(t)
 			mport := freeUDPPort(t)
 			stop := capture(t, mport)
 			out := t.TempDir()
@@ -181,7 +181,7 @@ func TestSIPpCallHearsPromptsAndIsHungUp(t *testing.T) {
 func TestSIPpKeypad(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, serverConfig{flow: demoFlow})
-	idle := srv.metrics(t)["go_goroutines"]
+	idle, _ := srv.goroutines(t)
 	out := t.TempDir()
 	pcap := filepath.Join(out, "keys.pcap")
 	// 7 s of listening (into the greeting, which a key may interrupt),
@@ -245,7 +245,7 @@ func TestSIPpKeypad(t *testing.T) {
 func TestBaresipCall(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, serverConfig{flow: shortFlow})
-	idle := srv.metrics(t)["go_goroutines"]
+	idle, _ := srv.goroutines(t)
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -368,7 +368,7 @@ func TestSpeechBargeInOverSIP(t *testing.T) {
 	t.Parallel()
 	const flow = "testdata/flows/bargein.yaml"
 	srv := startServer(t, serverConfig{flow: flow})
-	idle := srv.metrics(t)["go_goroutines"]
+	idle, _ := srv.goroutines(t)
 	mport := freeUDPPort(t)
 	stop := capture(t, mport)
 	out := t.TempDir()

@@ -76,7 +76,7 @@ func flowEvents(srv *server, id string) (transfers []map[string]any, path, outco
 func TestOperatorTransferWithSIPp(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, serverConfig{flowPath: transferFlow(t, "sip:operator@127.0.0.1:5999")})
-	idle := srv.metrics(t)["go_goroutines"]
+	idle, _ := srv.goroutines(t)
 	out := t.TempDir()
 	wav, _ := utterance(t, "operator", 2*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -113,7 +113,7 @@ func TestFailedTransferFallsBack(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv := startServer(t, serverConfig{flowPath: transferFlow(t, "sip:operator@127.0.0.1:5999")})
-			idle := srv.metrics(t)["go_goroutines"]
+			idle, _ := srv.goroutines(t)
 			out := t.TempDir()
 			_, ul := utterance(t, "operator", 2*time.Second)
 			args := []string{srv.udp, "-sf", filepath.Join(repo, "testdata/sipp", tc.scenario), "-s", "test",
@@ -161,7 +161,7 @@ func TestBaresipFollowsTransfer(t *testing.T) {
 	opPort := freeUDPPort(t)
 	target := fmt.Sprintf("sip:operator@127.0.0.1:%d", opPort)
 	srv := startServer(t, serverConfig{flowPath: transferFlow(t, target)})
-	idle := srv.metrics(t)["go_goroutines"]
+	idle, _ := srv.goroutines(t)
 	opDir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -200,7 +200,7 @@ func TestBaresipFollowsTransfer(t *testing.T) {
 func TestOperatorByKeyWithSIPp(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, serverConfig{flowPath: transferFlow(t, "sip:operator@127.0.0.1:5999")})
-	idle := srv.metrics(t)["go_goroutines"]
+	idle, _ := srv.goroutines(t)
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

@@ -12,16 +12,11 @@ package sphinx
 // Exported by libpocketsphinx 0.8+5prealpha but missing from its headers.
 int ps_set_allphone_file(ps_decoder_t *ps, const char *name, const char *path);
 
-// cgo cannot call the variadic cmd_ln_init, hence this wrapper. ps_init
-// keeps its own reference to the configuration.
-static ps_decoder_t *sb_new(const char *hmm, const char *dict, const char *logfn) {
-	cmd_ln_t *cfg = cmd_ln_init(NULL, ps_args(), TRUE,
-		"-hmm", hmm,
-		"-dict", dict,
-		"-logfn", logfn,
-		"-cmn", "live",
-		"-allphone_ci", "yes",
-		NULL);
+// sb_new builds a decoder from command-line style arguments (cgo cannot
+// call the variadic cmd_ln_init). ps_init keeps its own reference to the
+// configuration.
+static ps_decoder_t *sb_new(int argc, char **argv) {
+	cmd_ln_t *cfg = cmd_ln_parse_r(NULL, ps_args(), argc, argv, FALSE);
 	if (cfg == NULL)
 		return NULL;
 	ps_decoder_t *ps = ps_init(cfg);
@@ -70,6 +65,13 @@ const phoneSearch = "phones"
 // before live CMN adapts (800 frames), are misrecognised.
 var telephoneCMN = [...]float32{64.02, -14.58, 1.11, -0.57, -0.27, -14.41, -3.01, -11.22, -10.26, 0.39, -6.46, -1.56, -1.85}
 
+// decoderArgs are the decoder's settings besides the model files.
+var decoderArgs = []string{
+	"-logfn", "/dev/null",
+	"-cmn", "live",
+	"-allphone_ci", "yes",
+}
+
 // maxGrammars bounds the compiled grammars a decoder keeps: a flow has a
 // handful of nodes, so this is only a guard against unbounded growth when
 // hints vary per call.
@@ -94,11 +96,15 @@ type grammarEntry struct {
 }
 
 func newDecoder(hmm, dict, phoneLM string) (*decoder, error) {
-	chmm, cdict, clog := C.CString(hmm), C.CString(dict), C.CString("/dev/null")
-	defer C.free(unsafe.Pointer(chmm))
-	defer C.free(unsafe.Pointer(cdict))
-	defer C.free(unsafe.Pointer(clog))
-	ps := C.sb_new(chmm, cdict, clog)
+	args := append([]string{"-hmm", hmm, "-dict", dict}, decoderArgs...)
+	cargs := make([]*C.char, len(args))
+	for i, a := range args {
+		cargs[i] = C.CString(a)
+	}
+	ps := C.sb_new(C.int(len(cargs)), &cargs[0])
+	for _, a := range cargs {
+		C.free(unsafe.Pointer(a))
+	}
 	if ps == nil {
 		return nil, fmt.Errorf("sphinx: initialise decoder with model %s and dictionary %s failed", hmm, dict)
 	}

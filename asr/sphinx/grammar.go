@@ -68,8 +68,8 @@ func phraseSet(phrases []string) []string {
 }
 
 // buildJSGF writes the grammar for phrases (normalised, in the dictionary):
-// an optional hesitation, lead-in and article, one phrase, an optional
-// "please".
+// an optional hesitation, an optional lead-in with an optional article, one
+// phrase, an optional "please".
 func buildJSGF(phrases []string) string {
 	var b strings.Builder
 	b.WriteString("#JSGF V1.0;\ngrammar g;\n")
@@ -87,7 +87,9 @@ func buildJSGF(phrases []string) string {
 	alt("hes", hesitations)
 	alt("lead", leadIns)
 	alt("art", articles)
-	b.WriteString("public <s> = [<hes>] [<lead>] [<art>] <phrase> [please];\n")
+	// An article only after a lead-in: alone, "a", "an" and "the" are
+	// what short noises and the first syllable of a phrase get taken for.
+	b.WriteString("public <s> = [<hes>] [<lead> [<art>]] <phrase> [please];\n")
 	return b.String()
 }
 

@@ -36,6 +36,7 @@ type utterance struct {
 	d    *decoder
 	ctx  context.Context
 	fill *dsp.BandFill
+	ext  *bandExt
 
 	audio    []int16 // band-filled, as decoded; for the verification pass
 	sinceHyp int
@@ -54,6 +55,7 @@ func newUtterance(ctx context.Context, r *Recognizer, d *decoder) *utterance {
 	return &utterance{
 		r: r, d: d, ctx: ctx,
 		fill:  dsp.NewBandFill(bandFillSeed, 0),
+		ext:   newBandExt(bandFillSeed + 1),
 		audio: d.audio[:0],
 	}
 }
@@ -79,6 +81,7 @@ func (u *utterance) Write(pcm []int16) error {
 	u.audio = append(u.audio, pcm...)
 	chunk := u.audio[n:]
 	u.fill.Process(chunk)
+	u.ext.process(chunk)
 	if err := u.d.process(chunk); err != nil {
 		u.release()
 		return err

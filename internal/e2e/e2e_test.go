@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/switchboard-voice/switchboard/tts"
 )
 
@@ -354,16 +356,18 @@ func callerWAV(t *testing.T, lead time.Duration, utterance string, trail time.Du
 		t.Fatalf("sox: %v\n%s", err, out)
 	}
 	utt := filepath.Join(repo, "testdata", "speech", utterance)
-	if out, err := exec.Command("sox", filepath.Join(dir, "lead.wav"), "-e", "signed-integer", "-b", "16", utt,
+	// Format options after the inputs only: before one, sox would read
+	// that (µ-law) file as if it were 16-bit.
+	if out, err := exec.Command("sox", filepath.Join(dir, "lead.wav"), utt,
 		filepath.Join(dir, "trail.wav"), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", path).CombinedOutput(); err != nil {
 		t.Fatalf("sox: %v\n%s", err, out)
 	}
 	return path
 }
 
-// TestSpeechBargeInOverSIP: a SIPp caller says "billing" over a long
-// greeting; the greeting stops, the word is recognised and the call goes
-// to billing.
+// TestSpeechBargeInOverSIP: a SIPp caller says "technical support" over a
+// long greeting; the greeting stops, the words are recognised and the call
+// goes to support.
 func TestSpeechBargeInOverSIP(t *testing.T) {
 	t.Parallel()
 	const flow = "testdata/flows/bargein.yaml"
@@ -372,7 +376,7 @@ func TestSpeechBargeInOverSIP(t *testing.T) {
 	mport := freeUDPPort(t)
 	stop := capture(t, mport)
 	out := t.TempDir()
-	caller := callerWAV(t, 2*time.Second, "menu-billing-enus-130-clean.wav", 20*time.Second)
+	caller := callerWAV(t, 2*time.Second, "menu-technical-support-enus-160-clean.wav", 20*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	if o, err := command(t, ctx, out, filepath.Join(harness, "ivr-call.sh"), "-S", "hangup", "-a", caller, "-w", "0",
@@ -390,17 +394,17 @@ func TestSpeechBargeInOverSIP(t *testing.T) {
 		case "barge-in":
 			bargedIn = bargedIn || ev["by"] == "speech"
 		case "speech":
-			heard = heard || strings.Contains(str(ev["text"]), "billing")
+			heard = heard || strings.Contains(str(ev["text"]), "technical support")
 			t.Logf("heard %q confidence %v barged_in %v endpoint_ms %v", ev["text"], ev["confidence"], ev["barged_in"], ev["endpoint_ms"])
 		case "flow ended":
 			path = str(ev["path"])
 		}
 	}
 	if !bargedIn || !heard {
-		t.Errorf("barge-in %v, billing heard %v", bargedIn, heard)
+		t.Errorf("barge-in %v, technical support heard %v", bargedIn, heard)
 	}
-	if !strings.Contains(path, "billing") {
-		t.Errorf("path %q does not reach billing", path)
+	if !strings.Contains(path, "menu > support") {
+		t.Errorf("path %q does not reach support", path)
 	}
 	// What the caller heard: the greeting, cut short soon after they
 	// started speaking (2.5 s into the call: 2 s lead + the file's 0.5 s).
@@ -414,8 +418,49 @@ func TestSpeechBargeInOverSIP(t *testing.T) {
 		t.Errorf("greeting stopped %v into the call, more than 400 ms after the caller started at 2.5 s", greetingEnd)
 	}
 	t.Logf("greeting stopped %v into the call (caller started at 2.5 s; full greeting %v)", greetingEnd, dur(len(full)))
+	// Latency figure: the caller's speech ends at 2 s of lead plus the
+	// manifest's end of speech; the next prompt is the first sound after
+	// the greeting stopped.
+	if next := nextSound(heardAudio, greetingEnd); next > 0 {
+		t.Logf("end of caller speech -> next prompt's first audio: %v", next-(2*time.Second+speechEnd(t, "menu-technical-support-enus-160-clean.wav")))
+	}
 	srv.waitIdle(t, idle)
 	srv.stop(t)
+}
+
+// nextSound returns where sound starts again after a quiet stretch that
+// begins at from (0 when it does not).
+func nextSound(pcm []int16, from time.Duration) time.Duration {
+	frames := envelope(pcm)
+	for i := int(from / (20 * time.Millisecond)); i < len(frames); i++ {
+		if frames[i] > 0.01 {
+			return time.Duration(i) * 20 * time.Millisecond
+		}
+	}
+	return 0
+}
+
+// speechEnd reads a corpus file's end of speech from the manifest.
+func speechEnd(t *testing.T, file string) time.Duration {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repo, "testdata", "speech", "manifest.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []struct {
+		File   string   `yaml:"file"`
+		Speech [][2]int `yaml:"speech"`
+	}
+	if err := yaml.Unmarshal(data, &all); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		if s.File == file && len(s.Speech) > 0 {
+			return time.Duration(s.Speech[len(s.Speech)-1][1]) * time.Millisecond
+		}
+	}
+	t.Fatalf("%s not in the manifest", file)
+	return 0
 }
 
 // stopPoint returns where heard, which starts with prompt, stops following

@@ -49,7 +49,7 @@ func loadCorpus(t testing.TB) []corpusEntry {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(corpusDir, "manifest.yaml"))
 	if err != nil {
-		t.Skipf("speech corpus: %v", err)
+		t.Fatalf("speech corpus: %v", err)
 	}
 	var m []corpusEntry
 	if err := yaml.Unmarshal(b, &m); err != nil {
@@ -515,7 +515,7 @@ func TestPartial(t *testing.T) {
 		return e.Kind == "intent" && e.Text == "talk to an operator please" && e.SNR == "clean"
 	})
 	if i < 0 {
-		t.Skip("no such corpus file")
+		t.Fatal("no such corpus file")
 	}
 	pcm := load16k(t, entries[i].File)
 	r, err := New(Config{})

@@ -369,8 +369,15 @@ func sipCase(ctx context.Context, sip sipFlags, flow *ivr.Flow, file string, pro
 	if res.Record != nil {
 		nodes = fmt.Sprintf("%d nodes", len(rep.Result.Path))
 	}
-	fmt.Fprintf(&b, "%s %s (%s, %v call, %v of prompts heard at %.0f dBFS)\n", status, id, nodes,
-		res.Duration.Round(100*time.Millisecond), res.Sound.Round(100*time.Millisecond), res.SoundDBFS)
+	switch {
+	case res.Codec == "":
+		fmt.Fprintf(&b, "%s %s (no call)\n", status, id)
+	case res.Sound == 0:
+		fmt.Fprintf(&b, "%s %s (%s, %v call, no prompt heard)\n", status, id, nodes, res.Duration.Round(100*time.Millisecond))
+	default:
+		fmt.Fprintf(&b, "%s %s (%s, %v call, %v of prompts heard at %.0f dBFS)\n", status, id, nodes,
+			res.Duration.Round(100*time.Millisecond), res.Sound.Round(100*time.Millisecond), res.SoundDBFS)
+	}
 	for _, f := range failures {
 		b.WriteString(indent(f, "    "))
 	}

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
+	"fmt"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const demoFlow = "../../configs/flows/demo.yaml"
@@ -137,4 +143,126 @@ func TestTestCommandCalls(t *testing.T) {
 	if _, err := os.Stat(junit); err != nil {
 		t.Error(err)
 	}
+}
+
+// TestTestCommandOverSIP places every shipped scenario as a real SIP call
+// to a real server (built with sphinx, on loopback, ephemeral ports),
+// checking each against the server's call records.
+func TestTestCommandOverSIP(t *testing.T) {
+	if _, ok := backends["sphinx"]; !ok {
+		t.Skip("built without the sphinx backend")
+	}
+	if testing.Short() {
+		t.Skip("real-time calls take minutes")
+	}
+	udp, api := startServer(t)
+	junit := filepath.Join(t.TempDir(), "sip.xml")
+	var out, errOut bytes.Buffer
+	start := time.Now()
+	err := testCommand([]string{"--config", "../../configs/switchboard.yaml", "--target", "sip:ivr@" + udp, "--api", "http://" + api,
+		"--parallel", "8", "--junit", junit, demoFlow, "../../testdata/calls"}, &out, &errOut)
+	t.Logf("wall time %v\n%s%s", time.Since(start).Round(100*time.Millisecond), out.String(), errOut.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), " passed, 0 failed") {
+		t.Errorf("summary missing")
+	}
+}
+
+func TestTestCommandTargetFlags(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := testCommand([]string{"--api", "http://127.0.0.1:1", demoFlow, "../../testdata/calls"}, &out, &errOut)
+	if err == nil || err.Error() != "test: --api only with --target" {
+		t.Errorf("error %v", err)
+	}
+	dir := writeScenarios(t, map[string]string{"wait.yaml": keysBilling})
+	out.Reset()
+	err = testCommand([]string{"--backend", "none", "--target", "sip:ivr@127.0.0.1:9", demoFlow, dir}, &out, &errOut)
+	if err == nil || !strings.Contains(out.String(), "FAIL wait (no call)\n") ||
+		!strings.Contains(out.String(), "wait steps need the server's call records: give --api") ||
+		!strings.Contains(out.String(), "0 passed, 1 failed") {
+		t.Errorf("error %v, output:\n%s", err, out.String())
+	}
+}
+
+// startServer builds switchboard with sphinx and serves the demo flow on
+// loopback; it returns the SIP UDP and HTTP addresses.
+func startServer(t *testing.T) (udp, api string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "switchboard")
+	build := exec.Command("go", "build", "-tags", "sphinx", "-o", bin, ".")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	flow, err := filepath.Abs(demoFlow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := 20000 + 2*rand.IntN(15000)
+	cfg := fmt.Sprintf(`sip:
+  listen: [udp:127.0.0.1:0]
+media:
+  bind_address: 127.0.0.1
+  rtp_ports: %d-%d
+flows:
+  demo: %s
+default_flow: demo
+http:
+  listen: 127.0.0.1:0
+log:
+  format: json
+`, base, base+400, flow)
+	cfgPath := filepath.Join(dir, "switchboard.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--config", cfgPath)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan map[string]any, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var ev map[string]any
+			if json.Unmarshal(sc.Bytes(), &ev) == nil && (ev["msg"] == "switchboard ready" || ev["msg"] == "http listening") {
+				lines <- ev
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		<-done
+		_ = cmd.Wait()
+	})
+	deadline := time.After(30 * time.Second)
+	for udp == "" || api == "" {
+		select {
+		case ev := <-lines:
+			if a, ok := ev["addr"].(string); ok && ev["msg"] == "http listening" {
+				api = a
+			}
+			if l, ok := ev["listen"].(string); ok {
+				for _, a := range strings.Split(l, ",") {
+					if u, ok := strings.CutPrefix(a, "udp:"); ok {
+						udp = u
+					}
+				}
+			}
+		case <-done:
+			t.Fatal("server exited before it was ready")
+		case <-deadline:
+			t.Fatal("server not ready within 30s")
+		}
+	}
+	return udp, api
 }

@@ -44,7 +44,9 @@ type Result struct {
 	Outcome Outcome
 	Path    []string // node ids entered, in order (a reprompt is not a new entry)
 	// Inputs holds one entry per ask turn, in order: the keys that made the
-	// entry (including keys typed ahead during earlier prompts) or a no-input.
+	// entry (including keys typed ahead during earlier prompts), the words
+	// heard, or a no-input; plus a global intent said or keyed over a say
+	// node's prompt.
 	Inputs []Input
 	// Err is why for OutcomeError; for OutcomeCallerHangup caused by the
 	// context it is the context's cause; otherwise nil.
@@ -194,6 +196,8 @@ func (r *run) node(ctx context.Context, n *Node) (step, error) {
 				in = Input{Kind: InputDigits, Digits: g.Key}
 			}
 			if g := r.globalFor(in); g != nil {
+				// An intent said or keyed over a say node is an answer too.
+				r.res.Inputs = append(r.res.Inputs, in)
 				if g.Repeat() {
 					continue
 				}

@@ -17,7 +17,9 @@ var demoLabels = []struct{ phrase, label string }{
 	{"at any time", "greeting"},
 	{"Say billing, technical support or sales", "menu"},
 	{"You chose billing", "billing"},
-	{"You chose technical support", "support"},
+	{"Technical support. Is it about", "support"},
+	{"Restarting your router", "internet"},
+	{"If your line is silent", "phone"},
 	{"You chose sales", "sales"},
 	{"no operator is available", "operator"},
 	{"did not get that", "sorry"},
@@ -101,7 +103,8 @@ func TestDemoMenuPaths(t *testing.T) {
 		path   []string
 	}{
 		{[]string{"1"}, []string{"disclosure", "greeting", "menu", "billing", "goodbye"}, []string{"disclosure", "greeting", "menu", "billing", "goodbye"}},
-		{[]string{"2"}, []string{"disclosure", "greeting", "menu", "support", "goodbye"}, []string{"disclosure", "greeting", "menu", "support", "goodbye"}},
+		{[]string{"2", "1"}, []string{"disclosure", "greeting", "menu", "support", "internet", "goodbye"}, []string{"disclosure", "greeting", "menu", "support", "support_internet", "goodbye"}},
+		{[]string{"2", "2"}, []string{"disclosure", "greeting", "menu", "support", "phone", "goodbye"}, []string{"disclosure", "greeting", "menu", "support", "support_phone", "goodbye"}},
 		{[]string{"3"}, []string{"disclosure", "greeting", "menu", "sales", "goodbye"}, []string{"disclosure", "greeting", "menu", "sales", "goodbye"}},
 		{
 			// 0 is the operator; the transfer fails and falls back to the menu.
@@ -164,10 +167,10 @@ func TestDemoNoInput(t *testing.T) {
 func TestDemoInvalidKey(t *testing.T) {
 	t.Run("then valid", func(t *testing.T) {
 		f, p := loadDemo(t)
-		c := &fakeCall{t: t, prompts: p, listen: []Input{keys("9"), keys("2")}}
+		c := &fakeCall{t: t, prompts: p, listen: []Input{keys("9"), keys("2"), keys("1")}}
 		res, logs := runCall(t, f, c)
-		check(t, "played", labels(c.played), []string{"disclosure", "greeting", "menu", "sorry", "menu", "support", "goodbye"})
-		checkInputs(t, res.Inputs, []Input{keys("9"), keys("2")})
+		check(t, "played", labels(c.played), []string{"disclosure", "greeting", "menu", "sorry", "menu", "support", "internet", "goodbye"})
+		checkInputs(t, res.Inputs, []Input{keys("9"), keys("2"), keys("1")})
 		if !strings.Contains(logs, "result=no-match") {
 			t.Error("no-match not logged")
 		}
@@ -193,15 +196,16 @@ func TestDemoInvalidKey(t *testing.T) {
 
 func TestDemoKeyDuringGreeting(t *testing.T) {
 	f, p := loadDemo(t)
-	c := &fakeCall{t: t, prompts: p, bargeIn: map[string]string{"at any time": "2"}}
+	c := &fakeCall{t: t, prompts: p, bargeIn: map[string]string{"at any time": "2"}, listen: []Input{keys("2")}}
 	res, _ := runCall(t, f, c)
 	// The key stops the greeting, the menu prompt is skipped (the caller has
 	// answered it), and the key is the menu's entry.
-	check(t, "played", labels(c.played), []string{"disclosure", "greeting", "support", "goodbye"})
-	check(t, "Path", res.Path, []string{"disclosure", "greeting", "menu", "support", "goodbye"})
-	checkInputs(t, res.Inputs, []Input{keys("2")})
-	if len(c.listens) != 0 {
-		t.Errorf("Listen called with %+v; the typed key already completes the entry", c.listens)
+	check(t, "played", labels(c.played), []string{"disclosure", "greeting", "support", "phone", "goodbye"})
+	check(t, "Path", res.Path, []string{"disclosure", "greeting", "menu", "support", "support_phone", "goodbye"})
+	checkInputs(t, res.Inputs, []Input{keys("2"), keys("2")})
+	// The typed key completed the menu's entry: only the sub-menu listened.
+	if len(c.listens) != 1 {
+		t.Errorf("Listen called with %+v; the typed key already completes the menu's entry", c.listens)
 	}
 }
 
@@ -380,8 +384,8 @@ nodes:
 
 	t.Run("demo", func(t *testing.T) {
 		_, p := loadDemo(t)
-		if len(p.renders) != 11 {
-			t.Errorf("demo rendered %d distinct prompts, want 11: %v", len(p.renders), p.renders)
+		if len(p.renders) != 13 {
+			t.Errorf("demo rendered %d distinct prompts, want 13: %v", len(p.renders), p.renders)
 		}
 		for k, n := range p.renders {
 			if n != 1 {

@@ -19,7 +19,7 @@ func TestLoadDemo(t *testing.T) {
 	if f.Name != "demo" || f.Start.Node != "disclosure" {
 		t.Errorf("name, start = %q, %q", f.Name, f.Start.Node)
 	}
-	want := []string{"disclosure", "greeting", "menu", "billing", "support", "sales", "operator", "goodbye"}
+	want := []string{"disclosure", "greeting", "menu", "billing", "support", "support_internet", "support_phone", "sales", "operator", "goodbye"}
 	if strings.Join(f.Order, " ") != strings.Join(want, " ") {
 		t.Errorf("Order = %v, want %v", f.Order, want)
 	}

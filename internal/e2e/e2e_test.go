@@ -187,8 +187,8 @@ func TestSIPpKeypad(t *testing.T) {
 	out := t.TempDir()
 	pcap := filepath.Join(out, "keys.pcap")
 	// 7 s of listening (into the greeting, which a key may interrupt),
-	// then "2" for technical support.
-	if o, err := command(t, context.Background(), out, filepath.Join(harness, "dtmf2pcap.sh"), "-l", "7000", "2", pcap); err != nil {
+	// then "1" for billing.
+	if o, err := command(t, context.Background(), out, filepath.Join(harness, "dtmf2pcap.sh"), "-l", "7000", "1", pcap); err != nil {
 		t.Fatalf("dtmf2pcap: %v\n%s", err, o)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -215,11 +215,11 @@ func TestSIPpKeypad(t *testing.T) {
 			path = str(ev["path"])
 		}
 	}
-	if strings.Join(keys, "") != "2" {
-		t.Errorf("keys received %q, want exactly one 2", keys)
+	if strings.Join(keys, "") != "1" {
+		t.Errorf("keys received %q, want exactly one 1", keys)
 	}
-	if !strings.Contains(path, "support > goodbye") {
-		t.Errorf("flow path %q does not go through support", path)
+	if !strings.Contains(path, "billing > goodbye") {
+		t.Errorf("flow path %q does not go through billing", path)
 	}
 	// The call's record, as operators read it.
 	res, err := noKeepAlive.Get("http://" + srv.http + "/calls/" + url.PathEscape(id))
@@ -235,7 +235,7 @@ func TestSIPpKeypad(t *testing.T) {
 	}
 	json.NewDecoder(res.Body).Decode(&rec)
 	res.Body.Close()
-	if rec.Outcome != "hangup" || len(rec.Inputs) != 1 || rec.Inputs[0].Digits != "2" || !slices.Contains(rec.Path, "support") {
+	if rec.Outcome != "hangup" || len(rec.Inputs) != 1 || rec.Inputs[0].Digits != "1" || !slices.Contains(rec.Path, "billing") {
 		t.Errorf("call record %+v", rec)
 	}
 	srv.waitIdle(t, idle)

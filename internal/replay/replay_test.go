@@ -50,7 +50,9 @@ func TestKeys(t *testing.T) {
 		{"typed over the greeting", `
   - wait: greeting
   - silence: 1s
-  - dtmf: "2"`, "disclosure greeting menu support goodbye"},
+  - dtmf: "2"
+  - wait: {node: support, listening: true}
+  - dtmf: "1"`, "disclosure greeting menu support support_internet goodbye"},
 		{"typed over the menu", `
   - wait: menu
   - silence: 1s
@@ -105,8 +107,10 @@ steps:
   - wait: {node: menu, listening: true}
   - silence: 500ms
   - say: technical support
+  - wait: {node: support, listening: true}
+  - dtmf: "2"
 expect:
-  nodes: [disclosure, greeting, menu, support, goodbye]
+  nodes: [disclosure, greeting, menu, support, support_phone, goodbye]
   recognised: [support]
   barge_in: false
   outcome: hangup

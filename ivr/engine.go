@@ -201,6 +201,9 @@ func (r *run) node(ctx context.Context, n *Node) (step, error) {
 				if g.Repeat() {
 					continue
 				}
+				if g.HangsUp() {
+					return step{hangup: true}, nil
+				}
 				return step{next: g.Next.Node}, nil
 			}
 			if in.Kind == InputSpeech {
@@ -344,6 +347,9 @@ func (r *run) ask(ctx context.Context, n *Node) (step, error) {
 			r.failures = 0
 			if g.Repeat() {
 				continue
+			}
+			if g.HangsUp() {
+				return step{hangup: true}, nil
 			}
 			return step{next: g.Next.Node}, nil
 		}

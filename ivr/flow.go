@@ -219,14 +219,18 @@ type Global struct {
 	Phrases []string // what the caller may say
 	Key     string   // DTMF key, "" for none
 	// Next is where it goes. Empty for repeat, which plays the current
-	// node's prompt again.
+	// node's prompt again, and for goodbye, which then hangs up at once.
 	Next   Ref
 	Pos    Pos
 	Fields map[string]Pos
 }
 
 // Repeat reports whether the intent repeats the current prompt.
-func (g *Global) Repeat() bool { return g.Next.Node == "" }
+func (g *Global) Repeat() bool { return g.Name == "repeat" && g.Next.Node == "" }
+
+// HangsUp reports whether the intent ends the call at once: goodbye
+// without a next (a goodbye node can say goodbye first).
+func (g *Global) HangsUp() bool { return g.Name == "goodbye" && g.Next.Node == "" }
 
 // Escalation sends a caller who fails After turns in a row (no input or no
 // match, at any node) to Next, after Say.

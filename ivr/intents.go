@@ -46,9 +46,12 @@ func (r *run) globalFor(in Input) *Global {
 	if found != nil {
 		r.res.Globals = append(r.res.Globals, found.Name)
 		attrs := []any{"intent", found.Name}
-		if found.Repeat() {
+		switch {
+		case found.Repeat():
 			attrs = append(attrs, "action", "repeat")
-		} else {
+		case found.HangsUp():
+			attrs = append(attrs, "action", "hangup")
+		default:
 			attrs = append(attrs, "next", found.Next.Node)
 		}
 		r.log.Info("global intent", attrs...)

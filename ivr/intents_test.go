@@ -201,3 +201,26 @@ nodes:
 		}
 	}
 }
+
+func TestDefaultGoodbyeHangsUp(t *testing.T) {
+	// No globals: key: repeat and goodbye are there anyway; goodbye ends
+	// the call at once.
+	f, p := parseFlow(t, `
+flow: plain
+start: menu
+nodes:
+  menu:
+    ask:
+      prompt: "Say billing."
+      choices: [{key: "1", phrases: [billing], next: bye}]
+      no_input: {reprompt: 1, then: bye}
+      no_match: {reprompt: 1, then: bye}
+  bye:
+    hangup: {say: "Bye."}
+`)
+	c := &fakeCall{t: t, prompts: p, listen: []Input{speech("goodbye")}}
+	res, _ := runCall(t, f, c)
+	if strings.Join(res.Path, " ") != "menu" || res.Outcome != OutcomeHangup || c.hangups != 1 {
+		t.Errorf("path %v outcome %v hangups %d", res.Path, res.Outcome, c.hangups)
+	}
+}

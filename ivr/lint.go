@@ -175,7 +175,7 @@ func (l *linter) exits(n *Node) []exit {
 	}
 	if n.Kind == KindSay || n.Kind == KindAsk {
 		for _, g := range l.f.Globals {
-			if !g.Repeat() && (g.Key != "" || len(g.Phrases) > 0) {
+			if !g.Repeat() && !g.HangsUp() && (g.Key != "" || len(g.Phrases) > 0) {
 				out = append(out, exit{to: g.Next.Node, actions: 1, global: true})
 			}
 		}

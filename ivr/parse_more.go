@@ -34,12 +34,12 @@ var standardGlobals = map[string]Global{
 	"goodbye":  {Phrases: []string{"goodbye", "bye bye", "hang up"}},
 }
 
-// DefaultGlobals are the intents of a flow without a globals: key. They
-// have no operator (which needs a transfer node to go to), so lint reports
-// such a flow.
+// DefaultGlobals are the intents of a flow without a globals: key: repeat,
+// and goodbye (which hangs up). They have no operator, which needs a
+// transfer node to go to, so lint reports such a flow.
 func DefaultGlobals() []*Global {
-	r := standardGlobals["repeat"]
-	return []*Global{{Name: "repeat", Phrases: r.Phrases}}
+	r, g := standardGlobals["repeat"], standardGlobals["goodbye"]
+	return []*Global{{Name: "repeat", Phrases: r.Phrases}, {Name: "goodbye", Phrases: g.Phrases}}
 }
 
 // globals decodes the globals: mapping (intent name -> {phrases, key, next}).
@@ -87,8 +87,8 @@ func (p *parser) globals(root *yaml.Node, fs fieldset) {
 		if !isStd && len(g.Phrases) == 0 && g.Key == "" {
 			p.errorf(k, where, "give phrases or a key (only operator, repeat and goodbye have standard ones)")
 		}
-		if g.Next.Node == "" && name != "repeat" {
-			p.errorf(k, where, `missing "next" (where the intent takes the caller; only repeat has none)`)
+		if g.Next.Node == "" && name != "repeat" && name != "goodbye" {
+			p.errorf(k, where, `missing "next" (where the intent takes the caller; only repeat and goodbye may go without)`)
 		}
 		if g.Key != "" {
 			if other, dup := keys[g.Key]; dup {

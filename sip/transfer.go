@@ -15,45 +15,30 @@ import (
 	"github.com/switchboard-voice/switchboard/ivr"
 )
 
-// TransferOutcome says how a transfer attempt ended.
-type TransferOutcome int
+// TransferOutcome is how a transfer ended: the flow engine's type, so the
+// outcome reaches the flow as it is.
+type TransferOutcome = ivr.TransferOutcome
 
-// The outcomes of a transfer. The zero value is no outcome at all: the
-// transfer was never attempted (Transfer returned an error).
+// The outcomes of a transfer (see ivr.TransferOutcome). The zero value is
+// no outcome at all: the transfer was never attempted (Refer returned an
+// error).
 const (
 	// TransferOK: a NOTIFY carried a final 2xx sipfrag; the caller is
 	// connected to the target and we have hung up our leg.
-	TransferOK TransferOutcome = iota + 1
+	TransferOK = ivr.TransferOK
 	// TransferFailed: a NOTIFY carried a final 3xx-6xx sipfrag, or the
 	// subscription was terminated without any final status.
-	TransferFailed
+	TransferFailed = ivr.TransferFailed
 	// TransferRejected: the REFER itself was answered with a non-2xx
 	// (405, 501, 603, 488, ...); the caller's UA will not try the target.
-	TransferRejected
+	TransferRejected = ivr.TransferRejected
 	// TransferTimeout: no final NOTIFY within the timeout, or no answer to
 	// the REFER at all.
-	TransferTimeout
+	TransferTimeout = ivr.TransferTimeout
 	// TransferCallerGone: the call ended while we waited (the caller hung
 	// up, or the server ended the call).
-	TransferCallerGone
+	TransferCallerGone = ivr.TransferCallerGone
 )
-
-// String is the outcome as it appears in logs and call records.
-func (o TransferOutcome) String() string {
-	switch o {
-	case TransferOK:
-		return "transferred"
-	case TransferFailed:
-		return "failed"
-	case TransferRejected:
-		return "rejected"
-	case TransferTimeout:
-		return "timeout"
-	case TransferCallerGone:
-		return "caller_gone"
-	}
-	return "none"
-}
 
 // TransferResult says how a transfer attempt ended.
 type TransferResult struct {
@@ -478,5 +463,5 @@ func truncate(s string, n int) string {
 // Transfer is Refer for the flow engine (ivr.Call).
 func (c *Call) Transfer(ctx context.Context, target string, timeout time.Duration) (ivr.TransferResult, error) {
 	r, err := c.Refer(ctx, target, timeout)
-	return ivr.TransferResult{Outcome: ivr.TransferOutcome(r.Outcome), Status: r.Status, Reason: r.Reason}, err
+	return ivr.TransferResult{Outcome: r.Outcome, Status: r.Status, Reason: r.Reason}, err
 }

@@ -501,11 +501,3 @@ func TestSplitParams(t *testing.T) {
 		t.Errorf("splitParams: %q %v", v, p)
 	}
 }
-
-func TestTransferOutcomesMatchTheFlowEngine(t *testing.T) {
-	for _, o := range []TransferOutcome{TransferOK, TransferFailed, TransferRejected, TransferTimeout, TransferCallerGone} {
-		if ivr.TransferOutcome(o).String() != o.String() {
-			t.Errorf("outcome %d is %s here and %s in ivr", o, o, ivr.TransferOutcome(o))
-		}
-	}
-}

@@ -35,8 +35,13 @@ lint: vet
 	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	staticcheck -tags "$(TAGS)" ./...
 
+# The real-time tests (real SIP calls against a real server) run one
+# package at a time, so that they do not share the two cores with each other.
+REALTIME := ./internal/e2e ./cmd/switchboard
+
 test: test-deps build lint
-	$(GO) test -tags "$(TAGS)" -race -count=1 -timeout 12m ./...
+	$(GO) test -tags "$(TAGS)" -race -count=1 -timeout 12m $$($(GO) list ./... | grep -v -e /internal/e2e -e /cmd/switchboard)
+	$(GO) test -tags "$(TAGS)" -race -count=1 -timeout 12m -p 1 $(REALTIME)
 
 unit:
 	$(GO) test -tags "$(TAGS)" -short -count=1 ./...

@@ -40,7 +40,7 @@ lint: vet
 REALTIME := ./internal/e2e ./cmd/switchboard
 
 test: test-deps build lint
-	$(GO) test -tags "$(TAGS)" -race -count=1 -timeout 12m $$($(GO) list ./... | grep -v -e /internal/e2e -e /cmd/switchboard)
+	$(GO) test -tags "$(TAGS)" -race -count=1 -timeout 12m $$($(GO) list -tags "$(TAGS)" ./... | grep -v -e /internal/e2e -e /cmd/switchboard)
 	$(GO) test -tags "$(TAGS)" -race -count=1 -timeout 12m -p 1 $(REALTIME)
 
 unit:

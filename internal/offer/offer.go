@@ -76,8 +76,9 @@ const (
 // send. Media-level c= and direction attributes override session-level
 // ones (RFC 4566 §5.7, §6).
 //
-// ptime: the offer's a=ptime if it is 10–60 ms and a multiple of 10, else
-// DefaultPtime.
+// Media.Ptime is the offer's a=ptime if it is 10–60 ms and a multiple of
+// 10, else DefaultPtime; the answer always says DefaultPtime, the packet
+// time we send.
 //
 // Every m= line gets an m= line in the answer, in the same order (RFC 3264
 // §6): the first usable audio stream is accepted, all others (video, extra
@@ -132,7 +133,10 @@ func Answer(offer []byte, local Local) (answer []byte, m Media, err error) {
 		}
 		b.line("m=audio ", strconv.Itoa(local.Port), " ", st.proto, " ", formats(m.PayloadType, st.dtmf))
 		b.rtpmaps(m.PayloadType, m.Codec, st.dtmf, st.dtmfFmtp)
-		b.line("a=ptime:", strconv.Itoa(m.Ptime))
+		// We send 20 ms packets whatever the offer prefers (its a=ptime is
+		// a preference, RFC 3264 §6.1); the answer says what we send, and
+		// we receive any packet time.
+		b.line("a=ptime:", strconv.Itoa(DefaultPtime))
 		b.line("a=", m.Direction.String())
 	}
 	return b.bytes(), m, nil

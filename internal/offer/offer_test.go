@@ -159,8 +159,8 @@ func checkAnswer(t *testing.T, offer, answer []byte, m Media) {
 		if !containsAttr(am, m.Direction.String(), "") {
 			t.Errorf("answer lacks a=%s", m.Direction)
 		}
-		if !containsAttr(am, "ptime", itoa(m.Ptime)) {
-			t.Errorf("answer lacks a=ptime:%d", m.Ptime)
+		if !containsAttr(am, "ptime", itoa(DefaultPtime)) {
+			t.Errorf("answer lacks a=ptime:%d, the packet time we send", DefaultPtime)
 		}
 	}
 	if accepted != 1 {
@@ -304,8 +304,10 @@ func TestAnswerCases(t *testing.T) {
 			offer: offerSDP("c=IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 0", "a=ptime:30"),
 			want:  Media{Remote: ap("192.0.2.1:4000"), PayloadType: 0, Codec: "PCMU", Ptime: 30, RemoteRTCP: ap("192.0.2.1:4001")},
 			check: func(t *testing.T, a string) {
-				if !strings.Contains(a, "a=ptime:30\r\n") {
-					t.Errorf("ptime not answered:\n%s", a)
+				// The peer's preference is read; the answer says what we
+				// send.
+				if !strings.Contains(a, "a=ptime:20\r\n") {
+					t.Errorf("answer does not say ptime 20:\n%s", a)
 				}
 			},
 		},

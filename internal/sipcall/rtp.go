@@ -190,7 +190,9 @@ func (s *sender) write(pt uint8, marker bool, ts uint32, payload []byte) {
 	s.mu.Lock()
 	if err == nil {
 		s.sent++
-	} else if s.err == nil {
+	} else if s.err == nil && !errors.Is(err, net.ErrClosed) {
+		// A write racing the end of the call, which closes the socket,
+		// is no sending failure.
 		s.err = err
 	}
 	s.mu.Unlock()

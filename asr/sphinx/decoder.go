@@ -70,6 +70,12 @@ var decoderArgs = []string{
 	"-logfn", "/dev/null",
 	"-cmn", "live",
 	"-allphone_ci", "yes",
+	// Spectral noise subtraction keeps its noise estimate from one
+	// utterance to the next, so that what a caller was heard to say
+	// depended on whom the decoder served before ("billing" became "speak
+	// to repeat" after a few calls). Off, a decoder decides the same way
+	// every time (TestDecoderHistoryDoesNotMatter).
+	"-remove_noise", "no",
 }
 
 // maxGrammars bounds the compiled grammars a decoder keeps: a flow has a

@@ -3,16 +3,14 @@
 package main
 
 import (
-	"io"
 	"log/slog"
 
-	"github.com/switchboard-voice/switchboard/asr"
 	"github.com/switchboard-voice/switchboard/asr/whisper"
 	"github.com/switchboard-voice/switchboard/internal/config"
 )
 
 func init() {
-	backends["whisper"] = func(cfg config.ASR, log *slog.Logger) (asr.Recognizer, io.Closer, error) {
+	backends["whisper"] = func(cfg config.ASR, log *slog.Logger) (backend, error) {
 		r, err := whisper.New(whisper.Config{
 			Model:    cfg.Whisper.Model,
 			Threads:  cfg.Whisper.Threads,
@@ -21,8 +19,13 @@ func init() {
 			Logger:   log.With("asr", "whisper"),
 		})
 		if err != nil {
-			return nil, nil, err
+			return backend{}, err
 		}
-		return r, r, nil
+		return backend{rec: r, closer: r, gauges: map[string]func() float64{
+			"switchboard_asr_busy":       func() float64 { return float64(r.Stats().InUse) },
+			"switchboard_asr_waiting":    func() float64 { return float64(r.Stats().Queued) },
+			"switchboard_asr_pool":       func() float64 { return float64(r.Stats().States) },
+			"switchboard_asr_utterances": func() float64 { return float64(r.Stats().Decodes) },
+		}}, nil
 	}
 }

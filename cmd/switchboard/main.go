@@ -143,12 +143,12 @@ func serve(args []string, stderr io.Writer) error {
 		flows[name] = f
 	}
 
-	rec, recCloser, err := newRecognizer(cfg.ASR, log)
+	asrBackend, err := newRecognizer(cfg.ASR, log)
 	if err != nil {
 		return err
 	}
-	if recCloser != nil {
-		defer recCloser.Close()
+	if asrBackend.closer != nil {
+		defer asrBackend.closer.Close()
 	}
 	log.Info("speech recognition", "backend", cfg.ASR.Backend, "language", cfg.ASR.Language)
 
@@ -190,7 +190,7 @@ func serve(args []string, stderr io.Writer) error {
 		UserAgent:      cfg.SIP.UserAgent,
 		MaxCalls:       cfg.SIP.MaxCalls,
 		Ring:           cfg.SIP.Ring.D(),
-		Recognizer:     rec,
+		Recognizer:     asrBackend.rec,
 		Logger:         log,
 		Route: func(info ivr.Info) (sip.Handler, bool) {
 			name, ok := cfg.RouteFlow(info.Called)
@@ -219,6 +219,13 @@ func serve(args []string, stderr io.Writer) error {
 		reg.Counter("switchboard_calls_total", "Calls taken since start.", func() float64 { return float64(srv.TotalCalls()) })
 		reg.Gauge("switchboard_rtp_ports_in_use", "RTP ports held by calls.", func() float64 { return float64(ports.InUse()) })
 		reg.Gauge("switchboard_rtp_send_interval_p99_seconds", "99th percentile of the interval between RTP packets of a stream.", func() float64 { return clock.Stats().P99.Seconds() })
+		for name, fn := range asrBackend.gauges {
+			if name == "switchboard_asr_utterances" {
+				reg.Counter(name, gaugeHelp[name], fn)
+			} else {
+				reg.Gauge(name, gaugeHelp[name], fn)
+			}
+		}
 		reg.Handle("/calls", calls)
 		reg.Handle("/calls/", calls)
 		reg.Gauge("switchboard_rtp_send_interval_max_seconds", "Longest interval between RTP packets of a stream.", func() float64 { return clock.Stats().Max.Seconds() })

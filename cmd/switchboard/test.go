@@ -93,13 +93,14 @@ func testCommand(args []string, stdout, stderr io.Writer) error {
 	if err := flow.Prepare(ctx, prompts); err != nil {
 		return err
 	}
-	rec, closer, err := newRecognizer(cfg.ASR, warn)
+	b, err := newRecognizer(cfg.ASR, warn)
 	if err != nil {
 		return err
 	}
-	if closer != nil {
-		defer closer.Close()
+	if b.closer != nil {
+		defer b.closer.Close()
 	}
+	rec := b.rec
 
 	start := time.Now()
 	suite := junitSuite{Name: "switchboard test " + flowPath}

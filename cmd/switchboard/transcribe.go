@@ -60,13 +60,14 @@ func transcribe(args []string, stdout, stderr io.Writer) error {
 		return errors.New("transcribe: asr.backend is none; choose one with --backend")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rec, closer, err := newRecognizer(cfg.ASR, log)
+	b, err := newRecognizer(cfg.ASR, log)
 	if err != nil {
 		return err
 	}
-	if closer != nil {
-		defer closer.Close()
+	if b.closer != nil {
+		defer b.closer.Close()
 	}
+	rec := b.rec
 	var phrases []string
 	for _, p := range strings.Split(*hints, "|") {
 		if p = strings.TrimSpace(p); p != "" {

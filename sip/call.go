@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-voice/switchboard/asr"
 	"github.com/switchboard-voice/switchboard/internal/offer"
+	"github.com/switchboard-voice/switchboard/internal/speech"
 	"github.com/switchboard-voice/switchboard/ivr"
 	"github.com/switchboard-voice/switchboard/media"
 )
@@ -676,20 +677,9 @@ func (c *Call) Listen(ctx context.Context, opts ivr.ListenOptions) (ivr.Input, e
 	if err := c.alive(ctx); err != nil {
 		return ivr.Input{}, err
 	}
-	noInput := opts.NoInput
-	if noInput <= 0 {
-		noInput = 5 * time.Second
-	}
-	inter := opts.InterDigit
-	if inter <= 0 {
-		inter = 3 * time.Second
-	}
-	maxDigits := opts.MaxDigits
-	if maxDigits <= 0 {
-		maxDigits = 1
-	}
+	e := speech.NewEntry(opts)
 	if opts.Speech != nil && opts.InitialKeys == "" && len(c.pending) == 0 {
-		if turn := c.startTurn(ctx, opts.Speech, true, noInput, false); turn != nil {
+		if turn := c.startTurn(ctx, opts.Speech, true, e.NoInput, false); turn != nil {
 			in, key, err := c.listenSpeech(ctx, turn, opts)
 			if err != nil || key == 0 {
 				return in, err
@@ -697,54 +687,33 @@ func (c *Call) Listen(ctx context.Context, opts ivr.ListenOptions) (ivr.Input, e
 			opts.InitialKeys = string(key)
 		}
 	}
-	var keys []byte
-	done := false
-	add := func(k byte) {
-		if done {
-			c.pending = append(c.pending, k)
-			return
-		}
-		if strings.IndexByte(opts.Terminator, k) >= 0 {
-			done = true
-			return
-		}
-		keys = append(keys, k)
-		if len(keys) >= maxDigits {
-			done = true
-		}
-	}
 	early := append([]byte(opts.InitialKeys), c.pending...)
 	c.pending = c.pending[:0]
 	for _, k := range early {
-		add(k)
+		e.Add(k)
 	}
-	timer := time.NewTimer(noInput)
+	timer := time.NewTimer(e.Wait())
 	defer timer.Stop()
-	if len(keys) > 0 {
-		timer.Reset(inter)
-	}
-	for !done {
+	for !e.Done() {
 		select {
 		case d := <-c.media.Digits():
 			c.log.Info("dtmf", "key", string(d.Key))
-			add(d.Key)
-			timer.Reset(inter)
+			e.Add(d.Key)
+			timer.Reset(e.Wait())
 		case k := <-c.infoKeys:
 			c.log.Info("dtmf", "key", string(k), "via", "info")
-			add(k)
-			timer.Reset(inter)
+			e.Add(k)
+			timer.Reset(e.Wait())
 		case <-timer.C:
-			done = true
+			e.Timeout()
 		case <-ctx.Done():
 			return ivr.Input{}, ivr.ErrHangup
 		case <-c.ctx.Done():
 			return ivr.Input{}, ivr.ErrHangup
 		}
 	}
-	if len(keys) == 0 {
-		return ivr.Input{Kind: ivr.InputNoInput}, nil
-	}
-	return ivr.Input{Kind: ivr.InputDigits, Digits: string(keys)}, nil
+	c.pending = append(c.pending, e.Rest...)
+	return e.Input(), nil
 }
 
 func (c *Call) alive(ctx context.Context) error {

@@ -293,20 +293,9 @@ func (s *session) Listen(ctx context.Context, opts ivr.ListenOptions) (ivr.Input
 	s.listen = true
 	s.listens++
 	defer func() { s.listen = false }()
-	noInput := opts.NoInput
-	if noInput <= 0 {
-		noInput = 5 * time.Second
-	}
-	inter := opts.InterDigit
-	if inter <= 0 {
-		inter = 3 * time.Second
-	}
-	maxDigits := opts.MaxDigits
-	if maxDigits <= 0 {
-		maxDigits = 1
-	}
+	e := speech.NewEntry(opts)
 	if opts.Speech != nil && opts.InitialKeys == "" && len(s.pending) == 0 {
-		if turn := s.startTurn(ctx, opts.Speech, true, noInput, false); turn != nil {
+		if turn := s.startTurn(ctx, opts.Speech, true, e.NoInput, false); turn != nil {
 			in, key, err := s.listenSpeech(ctx, turn)
 			if err != nil || key == 0 {
 				return in, err
@@ -314,48 +303,27 @@ func (s *session) Listen(ctx context.Context, opts ivr.ListenOptions) (ivr.Input
 			opts.InitialKeys = string(key)
 		}
 	}
-	var keys []byte
-	done := false
-	add := func(k byte) {
-		if done {
-			s.pending = append(s.pending, k)
-			return
-		}
-		if strings.IndexByte(opts.Terminator, k) >= 0 {
-			done = true
-			return
-		}
-		keys = append(keys, k)
-		if len(keys) >= maxDigits {
-			done = true
-		}
-	}
 	early := append([]byte(opts.InitialKeys), s.pending...)
 	s.pending = s.pending[:0]
 	for _, k := range early {
-		add(k)
+		e.Add(k)
 	}
-	deadline := s.now + frames(noInput)
-	if len(keys) > 0 {
-		deadline = s.now + frames(inter)
-	}
-	for !done {
+	deadline := s.now + frames(e.Wait())
+	for !e.Done() {
 		key, err := s.tick(ctx)
 		if err != nil {
 			return ivr.Input{}, err
 		}
 		if key != 0 {
-			add(key)
-			deadline = s.now + frames(inter)
+			e.Add(key)
+			deadline = s.now + frames(e.Wait())
 		}
 		if s.now >= deadline {
-			done = true
+			e.Timeout()
 		}
 	}
-	if len(keys) == 0 {
-		return ivr.Input{Kind: ivr.InputNoInput}, nil
-	}
-	return ivr.Input{Kind: ivr.InputDigits, Digits: string(keys)}, nil
+	s.pending = append(s.pending, e.Rest...)
+	return e.Input(), nil
 }
 
 // listenSpeech waits for an answer by voice or keys after a prompt. A key

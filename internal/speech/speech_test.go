@@ -18,3 +18,21 @@ func TestTurnOptions(t *testing.T) {
 		t.Errorf("unknown preset gave %+v", o.Endpoint)
 	}
 }
+
+func TestEntry(t *testing.T) {
+	e := NewEntry(ivr.ListenOptions{MaxDigits: 3, Terminator: "#"})
+	if e.Wait() != 5*time.Second {
+		t.Errorf("first wait %v", e.Wait())
+	}
+	for _, k := range []byte("12#9") {
+		e.Add(k)
+	}
+	if !e.Done() || e.Input().Digits != "12" || string(e.Rest) != "9" || e.Wait() != 3*time.Second {
+		t.Errorf("entry %+v rest %q", e.Input(), e.Rest)
+	}
+	e = NewEntry(ivr.ListenOptions{})
+	e.Timeout()
+	if !e.Done() || e.Input().Kind != ivr.InputNoInput {
+		t.Errorf("timed out entry %+v", e.Input())
+	}
+}

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/asr"
@@ -49,24 +48,8 @@ func (c *Call) feedTurn(t *asr.Turn) asr.Action {
 
 // turnInput turns a finished turn into the flow's input and logs it.
 func (c *Call) turnInput(t *asr.Turn) ivr.Input {
-	if err := t.Err(); err != nil {
-		c.log.Error("speech recognition failed", "error", err)
-		return ivr.Input{Kind: ivr.InputSpeech, NoMatch: true}
-	}
-	r := t.Result()
-	switch r.Outcome {
-	case asr.OutcomeSpeech:
-		in := ivr.Input{Kind: ivr.InputSpeech, Text: r.Result.Text, Confidence: r.Result.Confidence,
-			NoMatch: r.Result.NoMatch, BargedIn: r.BargedIn}
-		c.log.Info("speech", "text", in.Text, "confidence", fmt.Sprintf("%.2f", in.Confidence), "no_match", in.NoMatch,
-			"barged_in", r.BargedIn, "early", r.Early,
-			"speech_ms", (r.SpeechEnd - r.SpeechStart).Milliseconds(),
-			"endpoint_ms", (r.Ended - r.SpeechEnd).Milliseconds())
-		return in
-	case asr.OutcomeNoInput:
-		return ivr.Input{Kind: ivr.InputNoInput}
-	}
-	return ivr.Input{Kind: ivr.InputNone}
+	in, _ := speech.Input(t, c.log)
+	return in
 }
 
 // listenSpeech waits for an answer by voice or keys after a prompt. A key

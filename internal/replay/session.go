@@ -3,7 +3,6 @@ package replay
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"strings"
@@ -175,27 +174,15 @@ func (s *session) feed(t *asr.Turn) asr.Action {
 
 // turnInput turns a finished turn into the flow's input and keeps it.
 func (s *session) turnInput(t *asr.Turn) ivr.Input {
-	if err := t.Err(); err != nil {
-		s.log.Error("speech recognition failed", "error", err)
+	in, err := speech.Input(t, s.log)
+	switch {
+	case err != nil:
 		s.asrErrors = append(s.asrErrors, err)
-		return ivr.Input{Kind: ivr.InputSpeech, NoMatch: true}
-	}
-	r := t.Result()
-	switch r.Outcome {
-	case asr.OutcomeSpeech:
-		in := ivr.Input{Kind: ivr.InputSpeech, Text: r.Result.Text, Confidence: r.Result.Confidence,
-			NoMatch: r.Result.NoMatch, BargedIn: r.BargedIn}
+	case in.Kind == ivr.InputSpeech:
 		s.heard = append(s.heard, Heard{Node: s.node, At: s.clock(), Text: in.Text, Confidence: in.Confidence,
 			NoMatch: in.NoMatch, BargedIn: in.BargedIn})
-		s.log.Info("speech", "text", in.Text, "confidence", fmt.Sprintf("%.2f", in.Confidence), "no_match", in.NoMatch,
-			"barged_in", r.BargedIn, "early", r.Early,
-			"speech_ms", (r.SpeechEnd - r.SpeechStart).Milliseconds(),
-			"endpoint_ms", (r.Ended - r.SpeechEnd).Milliseconds())
-		return in
-	case asr.OutcomeNoInput:
-		return ivr.Input{Kind: ivr.InputNoInput}
 	}
-	return ivr.Input{Kind: ivr.InputNone}
+	return in
 }
 
 // Play plays audio on the virtual clock, one frame per tick, listening as

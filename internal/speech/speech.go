@@ -4,6 +4,8 @@
 package speech
 
 import (
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/asr"
@@ -57,4 +59,28 @@ func TurnOptions(sp *ivr.Speech, listen bool, noInput time.Duration) asr.TurnOpt
 		Intents:  sp.Intents,
 		Listen:   listen,
 	}
+}
+
+// Input turns a finished turn into the flow's input, and logs what was
+// heard with its timing. A recogniser failure is logged and comes back as
+// a no-match, with the error for the caller's bookkeeping.
+func Input(t *asr.Turn, log *slog.Logger) (ivr.Input, error) {
+	if err := t.Err(); err != nil {
+		log.Error("speech recognition failed", "error", err)
+		return ivr.Input{Kind: ivr.InputSpeech, NoMatch: true}, err
+	}
+	r := t.Result()
+	switch r.Outcome {
+	case asr.OutcomeSpeech:
+		in := ivr.Input{Kind: ivr.InputSpeech, Text: r.Result.Text, Confidence: r.Result.Confidence,
+			NoMatch: r.Result.NoMatch, BargedIn: r.BargedIn}
+		log.Info("speech", "text", in.Text, "confidence", fmt.Sprintf("%.2f", in.Confidence), "no_match", in.NoMatch,
+			"barged_in", r.BargedIn, "early", r.Early,
+			"speech_ms", (r.SpeechEnd - r.SpeechStart).Milliseconds(),
+			"endpoint_ms", (r.Ended - r.SpeechEnd).Milliseconds())
+		return in, nil
+	case asr.OutcomeNoInput:
+		return ivr.Input{Kind: ivr.InputNoInput}, nil
+	}
+	return ivr.Input{Kind: ivr.InputNone}, nil
 }

@@ -413,14 +413,24 @@ func (s *Server) onAck(req *gosip.Request) {
 	// An ACK matches no transaction and needs no answer (RFC 3261 §17.2.3).
 }
 
-func (s *Server) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
+// inDialog checks a request that belongs in a dialog and returns its call;
+// nil once it has answered a bad request (4xx) or one for a dialog we do not
+// have (481).
+func (s *Server) inDialog(req *gosip.Request, tx gosip.ServerTransaction) *Call {
 	if code, reason := checkRequest(req); code != 0 {
 		respond(tx, req, code, reason)
-		return
+		return nil
 	}
 	c := s.findDialog(req)
 	if c == nil {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	}
+	return c
+}
+
+func (s *Server) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
+	c := s.inDialog(req, tx)
+	if c == nil {
 		return
 	}
 	respond(tx, req, 200, "OK")
@@ -428,13 +438,8 @@ func (s *Server) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
 }
 
 func (s *Server) onInfo(req *gosip.Request, tx gosip.ServerTransaction) {
-	if code, reason := checkRequest(req); code != 0 {
-		respond(tx, req, code, reason)
-		return
-	}
-	c := s.findDialog(req)
+	c := s.inDialog(req, tx)
 	if c == nil {
-		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	ct := ""

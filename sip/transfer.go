@@ -248,13 +248,8 @@ func (c *Call) transferGone(log *slog.Logger, result func(TransferOutcome, int, 
 // 200, even one no transfer waits for any more: a 481 would tell the
 // caller's UA that our dialog is gone (RFC 6665 §4.1.3 and §4.2.2).
 func (s *Server) onNotify(req *gosip.Request, tx gosip.ServerTransaction) {
-	if code, reason := checkRequest(req); code != 0 {
-		respond(tx, req, code, reason)
-		return
-	}
-	c := s.findDialog(req)
+	c := s.inDialog(req, tx)
 	if c == nil {
-		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	event, id, ok := parseEvent(req)

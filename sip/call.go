@@ -57,8 +57,9 @@ type Call struct {
 	byeOnce    sync.Once
 	transfer   *referWait // the Transfer waiting for NOTIFYs, if any
 
-	infoKeys chan byte // DTMF from SIP INFO
-	pending  []byte    // keys that arrived during a prompt that could not be interrupted
+	localIP  netip.Addr // where the caller reaches us (Contact host)
+	infoKeys chan byte  // DTMF from SIP INFO
+	pending  []byte     // keys that arrived during a prompt that could not be interrupted
 
 	listener  *asr.Listener // the caller's audio, VAD applied
 	frames    []asr.Frame   // scratch for the frames a turn takes
@@ -200,6 +201,7 @@ func (s *Server) onInvite(l *listener, req *gosip.Request, tx gosip.ServerTransa
 		byeSent:    make(chan struct{}),
 		byeRecv:    make(chan struct{}),
 		infoKeys:   make(chan byte, 32),
+		localIP:    localIP,
 		desc:       m,
 		localCSeq:  1,
 	}
@@ -233,7 +235,7 @@ func (c *Call) run(tx gosip.ServerTransaction, handler Handler) {
 	if ring := c.srv.opts.Ring; ring > 0 {
 		ringing := gosip.NewResponseFromRequest(c.invite, 180, "Ringing", nil)
 		ringing.To().Params.Add("tag", c.localTag)
-		ringing.AppendHeader(c.lis.contact(c.invite))
+		ringing.AppendHeader(c.lis.contact(c.localIP))
 		if err := tx.Respond(ringing); err != nil {
 			c.endReason = "ringing failed"
 			return
@@ -447,7 +449,7 @@ func (c *Call) okResponse(req *gosip.Request, sdp []byte) *gosip.Response {
 	if to := res.To(); to != nil {
 		to.Params.Add("tag", c.localTag)
 	}
-	res.AppendHeader(c.lis.contact(req))
+	res.AppendHeader(c.lis.contact(c.localIP))
 	res.AppendHeader(gosip.NewHeader("Allow", allowed))
 	res.AppendHeader(gosip.NewHeader("Server", c.srv.opts.UserAgent))
 	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
@@ -525,7 +527,7 @@ func (c *Call) inDialogRequest(method gosip.RequestMethod) *gosip.Request {
 	for _, rr := range inv.GetHeaders("Record-Route") {
 		req.AppendHeader(gosip.NewHeader("Route", rr.Value()))
 	}
-	req.AppendHeader(c.lis.contact(inv))
+	req.AppendHeader(c.lis.contact(c.localIP))
 	req.AppendHeader(gosip.NewHeader("User-Agent", c.srv.opts.UserAgent))
 	req.SetBody(nil)
 	req.SetTransport(inv.Transport())
@@ -560,9 +562,9 @@ func (c *Call) cleanup() {
 		"rtp_sent", st.PacketsSent, "rtp_received", st.PacketsReceived, "rtp_lost", st.Lost)
 }
 
-// contact is our Contact header for a request that came in on l.
-func (l *listener) contact(req *gosip.Request) *gosip.ContactHeader {
-	host := l.localAddrFor(req.Source())
+// contact is our Contact header at host, the address the caller reaches
+// us at (localAddrFor, worked out once per call).
+func (l *listener) contact(host netip.Addr) *gosip.ContactHeader {
 	uri := gosip.Uri{Scheme: "sip", User: "switchboard", Host: host.String(), Port: int(l.Addr.Port())}
 	if l.Transport == "tcp" {
 		uri.UriParams = gosip.NewParams()

@@ -356,7 +356,7 @@ func (s *Session) checkTimeout(now time.Time) {
 	if now.Sub(s.recvMark) >= s.timeout {
 		s.timedOut = true
 		close(s.timeoutCh)
-		s.log.Info("media: no rtp received", "timeout", s.timeout)
+		s.log.Debug("media: no rtp received", "timeout", s.timeout) // the call owner warns and hangs up
 	}
 }
 

@@ -192,8 +192,15 @@ func TestCorpusThroughTurns(t *testing.T) {
 		case "menu":
 			ok := heard && len(got) == 1 && got[0] == groupOf(s.Expect)
 			count("menu/"+s.SNR, ok)
+			if !ok && s.SNR != "10" {
+				t.Logf("MISS %s: %q heard as %q (no-match %v, confidence %.2f)", s.File, s.Text, res.Result.Text, res.Result.NoMatch, res.Result.Confidence)
+			}
 		case "offgrammar", "distractor":
-			count("rejected/"+s.Kind+"/"+s.SNR, !heard || len(got) == 0)
+			rejected := !heard || len(got) == 0
+			count("rejected/"+s.Kind+"/"+s.SNR, rejected)
+			if !rejected {
+				t.Logf("ACCEPTED %s: %q heard as %q (confidence %.2f)", s.File, s.Text, res.Result.Text, res.Result.Confidence)
+			}
 		}
 	}
 	keys := make([]string, 0, len(rates))

@@ -17,6 +17,8 @@ import (
 	"github.com/switchboard-voice/switchboard/asr/sphinx"
 	"github.com/switchboard-voice/switchboard/media"
 	"github.com/switchboard-voice/switchboard/tts"
+
+	"github.com/switchboard-voice/switchboard/internal/phrase"
 )
 
 // The demo menu and the operator intent: what the corpus is tested with.
@@ -125,7 +127,7 @@ func matches(text string, groups [][]string) []string {
 	var out []string
 	for _, g := range groups {
 		for _, p := range g {
-			if asr.ContainsPhrase(text, p) {
+			if phrase.Contains(text, p) {
 				out = append(out, g[0])
 				break
 			}

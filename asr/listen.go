@@ -9,6 +9,8 @@ import (
 
 	"github.com/switchboard-voice/switchboard/internal/dsp"
 	"github.com/switchboard-voice/switchboard/media"
+
+	"github.com/switchboard-voice/switchboard/internal/phrase"
 )
 
 // Frame is one 20 ms frame of a call's inbound audio with the VAD's verdict.
@@ -407,7 +409,7 @@ func matchGroups(text string, groups [][]string) []int {
 	var out []int
 	for i, g := range groups {
 		for _, p := range g {
-			if ContainsPhrase(text, p) {
+			if phrase.Contains(text, p) {
 				out = append(out, i)
 				break
 			}

@@ -268,23 +268,6 @@ func TestNothingExpected(t *testing.T) {
 	}
 }
 
-func TestContainsPhrase(t *testing.T) {
-	for _, tc := range []struct {
-		text, phrase string
-		want         bool
-	}{
-		{"I want Technical Support, please!", "technical support", true},
-		{"supportive", "support", false},
-		{"a real person", "real person", true},
-		{"", "x", false},
-		{"x", "", false},
-	} {
-		if got := ContainsPhrase(tc.text, tc.phrase); got != tc.want {
-			t.Errorf("ContainsPhrase(%q, %q) = %v", tc.text, tc.phrase, got)
-		}
-	}
-}
-
 func TestEchoDoesNotBargeIn(t *testing.T) {
 	// The prompt's own echo (-45 dBFS) says "billing", a choice: it must
 	// not stop the prompt in either mode.

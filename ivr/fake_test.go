@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchboard-voice/switchboard/internal/phrase"
 )
 
 // fakePrompts renders each distinct text or file to distinct synthetic
@@ -155,7 +157,7 @@ var silence = Input{Kind: InputNoInput}
 func intent(words string, groups [][]string) bool {
 	for _, g := range groups {
 		for _, p := range g {
-			if containsPhrase(words, p) {
+			if phrase.Contains(words, p) {
 				return true
 			}
 		}

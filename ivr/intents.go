@@ -3,6 +3,8 @@ package ivr
 import (
 	"context"
 	"fmt"
+
+	"github.com/switchboard-voice/switchboard/internal/phrase"
 )
 
 // intents returns the global intents' phrases, one group per intent, for
@@ -37,8 +39,8 @@ func (r *run) globalFor(in Input) *Global {
 		best := 0
 		for _, g := range r.flow.Globals {
 			for _, p := range g.Phrases {
-				if containsPhrase(in.Text, p) && len(normalize(p)) > best {
-					found, best = g, len(normalize(p))
+				if phrase.Contains(in.Text, p) && len(phrase.Normalize(p)) > best {
+					found, best = g, len(phrase.Normalize(p))
 				}
 			}
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard-voice/switchboard/internal/phrase"
 )
 
 // Severity says whether a finding refuses a flow (SeverityError) or only
@@ -351,11 +353,11 @@ func (l *linter) asks() {
 						// p belongs to the earlier choice i, q to choice j.
 						var msg string
 						switch {
-						case normalize(p) == normalize(q):
+						case phrase.Normalize(p) == phrase.Normalize(q):
 							msg = fmt.Sprintf("phrase %q is also choice %d's: saying it matches both, which counts as no match", q, i+1)
-						case containsPhrase(q, p):
+						case phrase.Contains(q, p):
 							msg = fmt.Sprintf("phrase %q contains choice %d's phrase %q: the longest phrase wins, so %q picks choice %d and %q alone choice %d", q, i+1, p, q, j+1, p, i+1)
-						case containsPhrase(p, q):
+						case phrase.Contains(p, q):
 							msg = fmt.Sprintf("phrase %q is part of choice %d's phrase %q: the longest phrase wins, so %q picks choice %d and %q alone choice %d", q, i+1, p, p, i+1, q, j+1)
 						default:
 							continue
@@ -625,14 +627,14 @@ func (l *linter) shadowed() {
 func shadowPhrase(p string, g *Global) string {
 	for _, q := range g.Phrases {
 		switch {
-		case normalize(p) == normalize(q):
+		case phrase.Normalize(p) == phrase.Normalize(q):
 			return fmt.Sprintf("phrase %q is the %s intent's; global intents win, so saying it never picks this choice", p, g.Name)
-		case containsPhrase(p, q):
+		case phrase.Contains(p, q):
 			return fmt.Sprintf("phrase %q contains the %s intent's phrase %q; global intents win, so saying it never picks this choice", p, g.Name, q)
 		}
 	}
 	for _, q := range g.Phrases {
-		if containsPhrase(q, p) {
+		if phrase.Contains(q, p) {
 			return fmt.Sprintf("phrase %q is part of the %s intent's phrase %q: a caller who says %q gets the %s intent, not this choice", p, g.Name, q, q, g.Name)
 		}
 	}

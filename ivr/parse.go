@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard-voice/switchboard/internal/phrase"
 )
 
 // The keys each mapping of the format accepts. Anything else is an error, so
@@ -458,7 +460,7 @@ func (p *parser) phrases(n *yaml.Node, where string) []string {
 		p.errorf(n, where, "phrases: want a list of text, got %s", describe(n))
 	}
 	for _, t := range out {
-		if normalize(t) == "" {
+		if phrase.Normalize(t) == "" {
 			p.errorf(n, where, "phrases: %q has no words", t)
 		}
 	}

@@ -22,6 +22,8 @@ import (
 	"github.com/switchboard-voice/switchboard/asr"
 	"github.com/switchboard-voice/switchboard/internal/dsp"
 	"github.com/switchboard-voice/switchboard/tts"
+
+	"github.com/switchboard-voice/switchboard/internal/phrase"
 )
 
 // The hints of the corpus test: a menu node's phrases plus the global
@@ -612,7 +614,7 @@ func sameDecision(a, b asr.Result) bool {
 		return false
 	}
 	for _, p := range corpusHints.Phrases {
-		if asr.ContainsPhrase(a.Text, p) != asr.ContainsPhrase(b.Text, p) {
+		if phrase.Contains(a.Text, p) != phrase.Contains(b.Text, p) {
 			return false
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-voice/switchboard/asr"
 	"github.com/switchboard-voice/switchboard/internal/dsp"
+	"github.com/switchboard-voice/switchboard/internal/phrase"
 	"github.com/switchboard-voice/switchboard/ivr"
 )
 
@@ -105,7 +106,7 @@ func (u *fakeUtterance) result() asr.Result {
 	text := u.v.identify(u.audio)
 	r := asr.Result{Text: text, Confidence: 0.9, NoMatch: true}
 	for _, h := range u.hints {
-		if text != "" && asr.ContainsPhrase(text, h) {
+		if text != "" && phrase.Contains(text, h) {
 			r.NoMatch = false
 		}
 	}

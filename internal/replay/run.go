@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-voice/switchboard/asr"
+	"github.com/switchboard-voice/switchboard/internal/phrase"
 	"github.com/switchboard-voice/switchboard/ivr"
 )
 
@@ -103,7 +104,7 @@ func check(sc *Scenario, rep *Report, s *session) []string {
 		got := rep.Recognised()
 		ok := len(got) == len(e.Recognised)
 		for i := 0; ok && i < len(got); i++ {
-			ok = asr.ContainsPhrase(got[i], e.Recognised[i])
+			ok = phrase.Contains(got[i], e.Recognised[i])
 		}
 		if !ok {
 			failf("recognised: want %s, got %s", quoteList(e.Recognised), heardList(rep.Heard))

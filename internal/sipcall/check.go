@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchboard-voice/switchboard/asr"
+	"github.com/switchboard-voice/switchboard/internal/phrase"
 	"github.com/switchboard-voice/switchboard/internal/records"
 	"github.com/switchboard-voice/switchboard/internal/replay"
 	"github.com/switchboard-voice/switchboard/ivr"
@@ -128,7 +128,7 @@ func unrecorded(want, got, intents []string) string {
 	var missing []string
 	i := 0
 	for _, w := range want {
-		if i < len(got) && asr.ContainsPhrase(got[i], w) {
+		if i < len(got) && phrase.Contains(got[i], w) {
 			i++
 			continue
 		}

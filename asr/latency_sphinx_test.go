@@ -15,10 +15,9 @@ import (
 
 	"github.com/switchboard-voice/switchboard/asr"
 	"github.com/switchboard-voice/switchboard/asr/sphinx"
+	"github.com/switchboard-voice/switchboard/internal/phrase"
 	"github.com/switchboard-voice/switchboard/media"
 	"github.com/switchboard-voice/switchboard/tts"
-
-	"github.com/switchboard-voice/switchboard/internal/phrase"
 )
 
 // The demo menu and the operator intent: what the corpus is tested with.

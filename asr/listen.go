@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/switchboard-voice/switchboard/internal/dsp"
-	"github.com/switchboard-voice/switchboard/media"
-
 	"github.com/switchboard-voice/switchboard/internal/phrase"
+	"github.com/switchboard-voice/switchboard/media"
 )
 
 // Frame is one 20 ms frame of a call's inbound audio with the VAD's verdict.

@@ -21,9 +21,8 @@ import (
 
 	"github.com/switchboard-voice/switchboard/asr"
 	"github.com/switchboard-voice/switchboard/internal/dsp"
-	"github.com/switchboard-voice/switchboard/tts"
-
 	"github.com/switchboard-voice/switchboard/internal/phrase"
+	"github.com/switchboard-voice/switchboard/tts"
 )
 
 // The hints of the corpus test: a menu node's phrases plus the global

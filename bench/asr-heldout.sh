@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Recognition on voices the speech corpus does not have: how the configured
+# backend does on callers it was never tuned on.
+#
+#   bench/asr-heldout.sh                 # sphinx (the default backend)
+#   BACKEND=whisper MODEL=/models/ggml-base.en.bin bench/asr-heldout.sh
+#
+# It synthesises answers to the demo menu with espeak-ng voices and rates
+# that testdata/speech does not use, sends each through the phone path
+# (8 kHz mu-law, 300 ms of silence before and 500 ms after), and runs
+# `switchboard transcribe` on it with the demo menu's phrases and the global
+# intents as hints. An answer counts when the result is not a no-match and
+# holds a phrase of the right choice. For reference it also runs stock
+# pocketsphinx_continuous on the same text synthesised at 16 kHz (no phone
+# path) with a grammar of exactly the spoken phrases: what the acoustic
+# model does at best on these voices.
+#
+# It prints the figures; it is not a test (exit status 0 whatever they are).
+# VERBOSE=1 lists every miss; HINTS="a|b|c" replaces the hints (with only
+# the spoken phrases it compares like for like with the reference). Needs
+# espeak-ng, sox, Go (builds bin/switchboard with `make build` when missing)
+# and, for the reference, the pocketsphinx package. sox runs without dither
+# (-D), so the audio, and the figures, are the same on every run.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="$PATH:/usr/local/go/bin"
+BIN=${SWITCHBOARD_BIN:-$ROOT/bin/switchboard}
+BACKEND=${BACKEND:-sphinx}
+MODEL=${MODEL:-}
+
+die() { echo "asr-heldout.sh: $*" >&2; exit 1; }
+for c in espeak-ng sox; do command -v $c >/dev/null || die "$c not found (apt-get install espeak-ng sox)"; done
+if [ -z "${SWITCHBOARD_BIN:-}" ] && [ ! -x "$BIN" ]; then
+	make --no-print-directory build >&2 || die "build failed"
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-heldout.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+# Voices and rates the corpus (testdata/speech/generate.sh) does not use.
+VOICES=(en-gb-scotland en-us+m7 en-029 en-us-nyc+f3 en-gb-x-rp+m4)
+RATES=(140 175)
+# What callers say, and the choice it must reach (a regular expression
+# over the recognised words).
+ANSWERS=(
+	"operator|operator|agent|representative|human|person|customer service"
+	"agent please|operator|agent|representative|human|person|customer service"
+	"can I talk to a human|operator|agent|representative|human|person|customer service"
+	"representative|operator|agent|representative|human|person|customer service"
+	"billing|billing|pay my bill|invoice"
+	"I need billing|billing|pay my bill|invoice"
+	"technical support|support|help"
+	"support please|support|help"
+	"sales|sales|buy"
+	"repeat|repeat"
+)
+# The demo flow's menu phrases plus the global intents' defaults.
+HINTS=${HINTS:-"billing|pay my bill|invoice|technical support|support|help|it's not working|sales|buy|repeat|operator|agent|representative|human|a real person|a person|customer service|goodbye"}
+
+args=(transcribe --backend "$BACKEND" --hints "$HINTS")
+[ -n "$MODEL" ] && args+=(--model "$MODEL")
+
+ok=0 n=0 ref_ok=0 ref_n=0
+have_ref=0
+command -v pocketsphinx_continuous >/dev/null && have_ref=1
+if [ $have_ref = 1 ]; then
+	{
+		echo "#JSGF V1.0;"
+		echo "grammar ref;"
+		printf 'public <s> = '
+		for a in "${ANSWERS[@]}"; do printf '%s | ' "$(echo "${a%%|*}" | tr 'A-Z' 'a-z')"; done | sed 's/ | $//'
+		echo ";"
+	} >"$TMP/ref.gram"
+fi
+
+for v in "${VOICES[@]}"; do
+	for r in "${RATES[@]}"; do
+		for a in "${ANSWERS[@]}"; do
+			text=${a%%|*} want=${a#*|}
+			espeak-ng -v "$v" -s "$r" -w "$TMP/raw.wav" "$text" 2>/dev/null
+			sox -D "$TMP/raw.wav" -r 8000 -c 1 -e u-law "$TMP/ulaw.wav" pad 0.3 0.5
+			sox -D "$TMP/ulaw.wav" -e signed -b 16 "$TMP/phone.wav"
+			out=$("$BIN" "${args[@]}" "$TMP/phone.wav" 2>&1) || die "transcribe failed: $out"
+			line=${out%%$'\n'*}
+			heard=$(sed -n 's/^[^"]*"\([^"]*\)".*/\1/p' <<<"$line")
+			n=$((n + 1))
+			if ! grep -q "no-match" <<<"$line" && grep -qE " ($want) " <<<" $heard "; then
+				ok=$((ok + 1))
+			elif [ -n "${VERBOSE:-}" ]; then
+				echo "miss: $v ${r}wpm \"$text\" -> \"$heard\"$(grep -q no-match <<<"$line" && echo ' (no-match)')"
+			fi
+			if [ $have_ref = 1 ]; then
+				sox -D "$TMP/raw.wav" -r 16000 "$TMP/wide.wav" pad 0.3 0.5
+				hyp=$(pocketsphinx_continuous -infile "$TMP/wide.wav" -jsgf "$TMP/ref.gram" -logfn /dev/null 2>/dev/null | tail -1)
+				ref_n=$((ref_n + 1))
+				[ "$hyp" = "$(echo "$text" | tr 'A-Z' 'a-z')" ] && ref_ok=$((ref_ok + 1))
+			fi
+		done
+	done
+done
+
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+echo "backend=$BACKEND heldout_voices=${#VOICES[@]} answers=$n right=$ok ($(pct $ok $n)) through the phone path, $(tr -cd "|" <<<"$HINTS" | wc -c | awk "{print \$1+1}") hinted phrases"
+if [ $have_ref = 1 ]; then
+	echo "reference: stock pocketsphinx, 16 kHz, grammar of exactly the spoken phrases: $ref_ok/$ref_n ($(pct $ref_ok $ref_n))"
+fi

@@ -475,7 +475,8 @@ func (c *Call) readBye() {
 func (c *Call) end(reason string) { c.cancel(errors.New(reason)) }
 
 // bye sends our BYE once and waits for its answer (up to 32 s, the
-// transaction's own timeout). A call the caller already left is not BYE'd.
+// transaction's own timeout, less when the server shuts down). A call the
+// caller already left is not BYE'd.
 func (c *Call) bye(reason string) {
 	c.byeOnce.Do(func() {
 		defer close(c.byeSent)
@@ -489,7 +490,7 @@ func (c *Call) bye(reason string) {
 		c.mu.Unlock()
 
 		req := c.inDialogRequest(gosip.BYE)
-		ctx, cancel := context.WithTimeout(context.Background(), 32*time.Second)
+		ctx, cancel := context.WithTimeout(c.srv.byeCtx, 32*time.Second)
 		defer cancel()
 		res, err := c.lis.client.Do(ctx, req, sipgo.ClientRequestAddVia)
 		switch {

@@ -85,7 +85,18 @@ type Server struct {
 	wg        sync.WaitGroup // one per live call
 	changed   chan struct{}  // closed and replaced when the set of calls changes
 	closeOnce sync.Once
+
+	// byeCtx bounds our BYEs' wait for an answer; HangupAll cancels it
+	// when callers have had shutdownByeWait to answer, so that a peer
+	// that has gone away does not hold the shutdown for a transaction
+	// timeout (32 s) per call.
+	byeCtx    context.Context
+	byeCancel context.CancelFunc
 }
+
+// shutdownByeWait is how long HangupAll waits for the BYEs it sends to be
+// answered: a live peer answers within a retransmission or two.
+var shutdownByeWait = 4 * time.Second
 
 type listener struct {
 	Listener
@@ -130,12 +141,15 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	byeCtx, byeCancel := context.WithCancel(context.Background())
 	return &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		calls:    make(map[string]*Call),
-		byCallID: make(map[string]*Call),
-		changed:  make(chan struct{}),
+		opts:      opts,
+		log:       opts.Logger,
+		calls:     make(map[string]*Call),
+		byCallID:  make(map[string]*Call),
+		changed:   make(chan struct{}),
+		byeCtx:    byeCtx,
+		byeCancel: byeCancel,
 	}, nil
 }
 
@@ -312,7 +326,9 @@ func (s *Server) waitCalls(ctx context.Context) {
 	}
 }
 
-// HangupAll sends BYE on every live call and waits for them to end.
+// HangupAll sends BYE on every live call and waits for them to end. BYEs
+// still unanswered after shutdownByeWait are given up on: the server is
+// going away, and a peer that does not answer has most likely gone first.
 func (s *Server) HangupAll() {
 	s.mu.Lock()
 	calls := make([]*Call, 0, len(s.byCallID))
@@ -323,7 +339,21 @@ func (s *Server) HangupAll() {
 	for _, c := range calls {
 		c.end("server shutdown")
 	}
-	s.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(shutdownByeWait)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	s.log.Warn("giving up on unanswered BYEs", "calls", s.ActiveCalls(), "waited", shutdownByeWait.String())
+	s.byeCancel()
+	<-done
 }
 
 // Close stops the listeners. Calls still live are hung up first.

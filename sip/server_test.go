@@ -1,11 +1,14 @@
 package sip
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -473,4 +476,46 @@ func TestKeyDuringAnnouncementCarriesOver(t *testing.T) {
 	u.send(u.request("BYE", "ivr", ""))
 	u.response(200)
 	ts.waitCalls(t, 0)
+}
+
+// lockedBuffer is a log sink safe for the server's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestShutdownDoesNotWaitForAGoneCaller(t *testing.T) {
+	// The caller vanished without a BYE: our BYE at shutdown is never
+	// answered. Shutdown gives up on it after shutdownByeWait rather than
+	// after the BYE transaction's timeout (64*T1, 32 s in production; the
+	// test's T1 is short, so the wait is made shorter still).
+	defer func(d time.Duration) { shutdownByeWait = d }(shutdownByeWait)
+	shutdownByeWait = 10 * time.Millisecond
+	logs := &lockedBuffer{}
+	ts := newTestServer(t, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
+	u := newUAC(t, ts.udp, false)
+	u.dial("ivr")
+	<-ts.calls
+	u.conn.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ts.Shutdown(ctx)
+	if ts.ActiveCalls() != 0 {
+		t.Errorf("calls left after shutdown: %d", ts.ActiveCalls())
+	}
+	if !strings.Contains(logs.String(), "giving up on unanswered BYEs") {
+		t.Errorf("shutdown did not give up on the unanswered BYE; log:\n%s", logs.String())
+	}
 }

@@ -16,7 +16,10 @@
 # second, default 200), WINDOW (CPU sampling window in s, default 5),
 # KEEP=1 (keep the temp dir with logs and sipp stats), PROFILE=1 (take a
 # CPU profile of the server over the window and print its top entries; the
-# profiler adds a little CPU), SWITCHBOARD_BIN (use this binary, no build).
+# profiler adds a little CPU), SWITCHBOARD_BIN (use this binary, no build),
+# ASR_BACKEND (asr.backend of the server, default the config's default;
+# none measures the media without the speech recognizer, which otherwise
+# hears the echoed prompt as the caller speaking).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -26,6 +29,7 @@ export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
 HOLD_MS=${HOLD_MS:-10000}
 RATE=${RATE:-200}
 WINDOW=${WINDOW:-5}
+ASR_BACKEND=${ASR_BACKEND:-}
 BIN=${SWITCHBOARD_BIN:-$ROOT/bin/switchboard}
 SCENARIO=$ROOT/bench/uac-echo.xml
 FLOW=$ROOT/configs/flows/bench.yaml
@@ -156,14 +160,17 @@ media:
   timeout: 30s
 log:
   level: warn
-flows:
+${ASR_BACKEND:+asr:
+  backend: $ASR_BACKEND
+}flows:
   bench: flows/bench.yaml
 default_flow: bench
 shutdown_grace: 5s
 EOF
 
-printf 'switchboard load benchmark: %s, hold %d ms, %d calls/s, %d cores, %s\n' \
-	"$("$BIN" version 2>/dev/null || echo switchboard)" "$HOLD_MS" "$RATE" "$(nproc)" "$(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1)"
+printf 'switchboard load benchmark: %s, hold %d ms, %d calls/s, %d cores, %s%s\n' \
+	"$("$BIN" version 2>/dev/null || echo switchboard)" "$HOLD_MS" "$RATE" "$(nproc)" "$(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1)" \
+	"${ASR_BACKEND:+, asr backend $ASR_BACKEND}"
 
 declare -A RES_FAILED RES_CPU RES_RSS RES_P99
 STATUS=0

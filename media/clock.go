@@ -42,12 +42,17 @@ type clocked interface {
 	// clockTick is called on each tick with the tick number since the
 	// clock started; it sends what is due and records send intervals.
 	clockTick(n int64, h *histogram)
+	// clockReceive is called on each tick once every stream of the shard
+	// has sent; it receives what arrived since the last tick, reading it
+	// into rx.
+	clockReceive(rx *rxBuf)
 }
 
 type shard struct {
 	mu      sync.Mutex // held for a whole tick, so unregister waits it out
 	streams []clocked
 	hist    histogram
+	rx      rxBuf // lent to each stream in turn during a tick
 }
 
 // NewClock returns a clock with one shard per GOMAXPROCS. Streams may be
@@ -109,8 +114,15 @@ func (sh *shard) run(ctx context.Context, start time.Time) {
 		}
 		n := int64(time.Since(start) / FrameDuration)
 		sh.mu.Lock()
+		// Sending first keeps the sends of a tick as close together and
+		// as evenly spaced as they can be: receiving (and decoding, and
+		// the VAD behind OnAudio) takes longer, and by more from one tick
+		// to the next.
 		for _, st := range sh.streams {
 			st.clockTick(n, &sh.hist)
+		}
+		for _, st := range sh.streams {
+			st.clockReceive(&sh.rx)
 		}
 		sh.mu.Unlock()
 		t.Reset(time.Until(start.Add(time.Duration(n+1) * FrameDuration)))

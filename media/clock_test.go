@@ -16,6 +16,8 @@ func (c tickSignal) clockTick(n int64, _ *histogram) {
 	}
 }
 
+func (c tickSignal) clockReceive(*rxBuf) {}
+
 func TestClockTicksEvery20ms(t *testing.T) {
 	c := NewClock()
 	ticks := make(tickSignal, 1)
@@ -51,12 +53,8 @@ func BenchmarkClock(b *testing.B) {
 	c := NewClock()
 	var sessions []*Session
 	for range calls {
-		conn, err := net.ListenUDP("udp", udpAddr(loopback, 0))
-		if err != nil {
-			b.Fatal(err)
-		}
-		s := NewSession(conn, nil, nil, c, Config{Remote: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
-		s.shard = c.register(s) // sending only: no receive goroutines
+		s := NewSession(testRTPConn(b), nil, nil, c, Config{Remote: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
+		s.shard = c.register(s) // no RTCP goroutine
 		sessions = append(sessions, s)
 	}
 	ticks := make(tickSignal, 1)

@@ -52,7 +52,7 @@ func NewPorts(min, max int) (*Ports, error) {
 // zero Addr means all interfaces). It starts at a random pair and walks the
 // range from there, so ports are hard to guess and reuse of a port that just
 // ended a call is unlikely; pairs another process holds are skipped.
-func (p *Ports) Listen(ip netip.Addr) (rtp, rtcp *net.UDPConn, err error) {
+func (p *Ports) Listen(ip netip.Addr) (rtp *RTPConn, rtcp *net.UDPConn, err error) {
 	pairs := (p.max - p.min + 1) / 2
 	start := rand.IntN(pairs)
 	for i := range pairs {
@@ -60,7 +60,7 @@ func (p *Ports) Listen(ip netip.Addr) (rtp, rtcp *net.UDPConn, err error) {
 		if !p.reserve(port) {
 			continue
 		}
-		rtp, err = net.ListenUDP("udp", udpAddr(ip, port))
+		rtp, err = listenRTP(ip, port)
 		if err != nil {
 			p.Release(port)
 			continue

@@ -2,6 +2,7 @@ package media
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"testing"
@@ -24,7 +25,7 @@ func TestNewPortsValidates(t *testing.T) {
 func TestPortsListenPairs(t *testing.T) {
 	p := freeRange(t, 4)
 	seen := map[int]bool{}
-	var conns []*net.UDPConn
+	var conns []io.Closer
 	for range 4 {
 		rtp, rtcp, err := p.Listen(loopback)
 		if err != nil {
@@ -78,6 +79,17 @@ func TestPortsSkipsPortsHeldElsewhere(t *testing.T) {
 	if p.InUse() != 1 {
 		t.Fatalf("InUse = %d, want 1 (failed pair must be released)", p.InUse())
 	}
+}
+
+// testRTPConn is an RTP socket on a free loopback port, closed at cleanup.
+func testRTPConn(t testing.TB) *RTPConn {
+	t.Helper()
+	c, err := listenRTP(loopback, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // freeRange finds a range of n pairs that nothing on this machine holds

@@ -197,11 +197,7 @@ func TestReceiveLatchAndRelatch(t *testing.T) {
 // TestCatchUp drives clockTick by hand as if the clock stalled.
 func TestCatchUp(t *testing.T) {
 	far := newPeer(t)
-	conn, err := net.ListenUDP("udp", udpAddr(loopback, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewSession(conn, nil, nil, nil, Config{Remote: far.addr()})
+	s := NewSession(testRTPConn(t), nil, nil, nil, Config{Remote: far.addr()})
 	defer s.Close()
 	var h histogram
 	ticks := []int64{10, 11, 14, 30, 31}
@@ -266,11 +262,7 @@ func TestPacketPathsDoNotAllocate(t *testing.T) {
 	}
 
 	far := newPeer(t)
-	conn, err := net.ListenUDP("udp", udpAddr(loopback, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx := NewSession(conn, nil, nil, nil, Config{Remote: far.addr()})
+	tx := NewSession(testRTPConn(t), nil, nil, nil, Config{Remote: far.addr()})
 	defer tx.Close()
 	tx.Play(tone(2000 * FrameSamples))
 	var h histogram
@@ -279,6 +271,29 @@ func TestPacketPathsDoNotAllocate(t *testing.T) {
 		tx.sendFrame(now, &h)
 	}); n != 0 {
 		t.Errorf("send path: %v allocs per packet", n)
+	}
+
+	// Reading from the socket too, as ticks do: two packets in one, and
+	// one tick that finds nothing.
+	rx := NewSession(testRTPConn(t), nil, nil, nil, Config{PayloadType: PayloadPCMU})
+	defer rx.Close()
+	rx.OnAudio(func([]int16) {})
+	var sh shard
+	if n := testing.AllocsPerRun(1000, func() {
+		for range 2 {
+			seq++
+			binary.BigEndian.PutUint16(pkt[2:], seq)
+			if _, err := far.conn.WriteToUDPAddrPort(pkt, rx.LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rx.clockReceive(&sh.rx)
+		rx.clockReceive(&sh.rx)
+	}); n != 0 {
+		t.Errorf("socket receive path: %v allocs per tick", n)
+	}
+	if got := rx.Stats().PacketsReceived; got < 1000 && clockReads {
+		t.Errorf("received %d packets of 2002: the socket path was not measured", got)
 	}
 }
 
@@ -312,11 +327,7 @@ func BenchmarkSendPacketWrite(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer far.Close()
-	conn, err := net.ListenUDP("udp", udpAddr(loopback, 0))
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := NewSession(conn, nil, nil, nil, Config{Remote: far.LocalAddr().(*net.UDPAddr).AddrPort()})
+	s := NewSession(testRTPConn(b), nil, nil, nil, Config{Remote: far.LocalAddr().(*net.UDPAddr).AddrPort()})
 	defer s.Close()
 	var h histogram
 	now := time.Now()
@@ -387,7 +398,8 @@ func TestRTCPLatchAndSenderReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// No clock: the test calls sendSR itself, from its own goroutine.
+	// No clock: the test receives and calls sendSR itself, from its own
+	// goroutine.
 	s := NewSession(rtpConn, rtcpConn, ports, nil, Config{PayloadType: PayloadPCMU})
 	defer s.Close()
 	s.Start()
@@ -395,7 +407,11 @@ func TestRTCPLatchAndSenderReport(t *testing.T) {
 	media.send(s.LocalAddr(), PayloadPCMU, 1, 0, 77, make([]byte, 160))
 	rtcpAddr := netip.AddrPortFrom(s.LocalAddr().Addr(), s.LocalAddr().Port()+1)
 	rr := []byte{0x80, 201, 0, 1, 0, 0, 0, 77} // empty receiver report
-	waitFor(t, func() bool { return s.Stats().Latched == media.addr() })
+	var sh shard
+	waitFor(t, func() bool {
+		s.clockReceive(&sh.rx)
+		return s.Stats().Latched == media.addr()
+	})
 	if _, err := control.conn.WriteToUDPAddrPort(rr, rtcpAddr); err != nil {
 		t.Fatal(err)
 	}

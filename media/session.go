@@ -22,6 +22,11 @@ const (
 	srEvery     = int64(5 * time.Second / FrameDuration) // ticks between RTCP SRs
 	digitBuffer = 32
 	maxDatagram = 1500
+
+	// maxReads bounds what one session receives per tick (3200 packets/s),
+	// so that a flood on one port cannot hold up the clock's other calls;
+	// the kernel drops what the socket buffer cannot hold.
+	maxReads = 64
 )
 
 // Config is one call's negotiated media.
@@ -49,19 +54,26 @@ type SessionStats struct {
 	Latched netip.AddrPort // the peer's actual source; zero until the first packet
 }
 
-// Session is one call's media: it sends a packet every 20 ms on the shared
-// Clock (prompt audio or silence), and receives, reorders and decodes what
-// the peer sends.
+// Session is one call's media: on each tick of the shared Clock it sends a
+// packet (prompt audio or silence), then receives, reorders and decodes
+// what the peer sent since the last tick.
 type Session struct {
-	rtpConn, rtcpConn *net.UDPConn
-	ports             *Ports
-	clock             *Clock
-	log               *slog.Logger
-	local             netip.AddrPort
-	timeout           time.Duration
+	rtpConn  *RTPConn
+	rtcpConn *net.UDPConn
+	ports    *Ports
+	clock    *Clock
+	log      *slog.Logger
+	local    netip.AddrPort
+	timeout  time.Duration
+
+	// lifeMu orders Start and Close: once Close has left the clock, no
+	// Start can join it, so no tick uses the RTP socket after Close
+	// closed it. It is not mu because a tick takes its shard's lock and
+	// then mu, and Start takes the shard's lock.
+	lifeMu sync.Mutex
+	shard  *shard
 
 	// Sender state, touched only on the clock's shard goroutine.
-	shard    *shard
 	pkt      rtp.Packet
 	out      [maxDatagram]byte
 	payload  [FrameSamples]byte
@@ -98,8 +110,9 @@ type Session struct {
 
 // NewSession wraps a socket pair (from Ports.Listen) as a call's media.
 // Nothing runs until Start. The session owns the sockets from now on and
-// gives the port back to ports (if not nil) on Close.
-func NewSession(rtpConn, rtcpConn *net.UDPConn, ports *Ports, clock *Clock, cfg Config) *Session {
+// gives the port back to ports (if not nil) on Close. Without a clock it
+// neither sends nor receives RTP by itself.
+func NewSession(rtpConn *RTPConn, rtcpConn *net.UDPConn, ports *Ports, clock *Clock, cfg Config) *Session {
 	s := &Session{
 		rtpConn:   rtpConn,
 		rtcpConn:  rtcpConn,
@@ -121,10 +134,7 @@ func NewSession(rtpConn, rtcpConn *net.UDPConn, ports *Ports, clock *Clock, cfg 
 		s.timeout = DefaultTimeout
 	}
 	if rtpConn != nil {
-		if a, ok := rtpConn.LocalAddr().(*net.UDPAddr); ok {
-			ap := a.AddrPort()
-			s.local = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-		}
+		s.local = netip.AddrPortFrom(rtpConn.local.Addr().Unmap(), rtpConn.local.Port())
 	}
 	s.pkt.Header = rtp.Header{
 		Version:        2,
@@ -147,6 +157,8 @@ func (s *Session) LocalAddr() netip.AddrPort { return s.local }
 // Start begins receiving and sending (silence until Play). It does nothing
 // after Close or a previous Start.
 func (s *Session) Start() {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
 	s.mu.Lock()
 	if s.started || s.closed {
 		s.mu.Unlock()
@@ -154,9 +166,12 @@ func (s *Session) Start() {
 	}
 	s.started = true
 	s.mu.Unlock()
-	s.wg.Add(2)
-	go s.readRTP()
-	go s.readRTCP()
+	if s.rtpConn != nil {
+		s.rtpConn.startReader(&s.recv, &s.wg)
+	}
+	if s.rtcpConn != nil {
+		s.wg.Go(s.readRTCP)
+	}
 	if s.clock != nil {
 		s.shard = s.clock.register(s)
 	}
@@ -197,8 +212,10 @@ func (s *Session) SetDirection(send, recv bool) {
 func (s *Session) Digits() <-chan Digit { return s.recv.digits }
 
 // OnAudio sets fn to receive each decoded 20 ms frame in playout order,
-// including concealment for lost packets. fn runs on the receive goroutine
-// and must not keep frame after it returns. Set it before Start.
+// including concealment for lost packets. fn runs on the clock's goroutine
+// (on Linux; elsewhere on the session's receive goroutine): it must return
+// quickly, must not keep frame after it returns, and must not call Close.
+// Set it before Start.
 func (s *Session) OnAudio(fn func(frame []int16)) { s.recv.onAudio = fn }
 
 // Timeout is closed once no RTP has arrived for Config.Timeout while
@@ -230,16 +247,19 @@ func (s *Session) Stats() SessionStats {
 
 // Close stops the session: it leaves the clock, closes both sockets, waits
 // for its goroutines, gives the port back and ends every queued Playback.
-// Later calls do nothing and return nil. It waits for the receive
-// goroutine, so it must not be called from the OnAudio callback.
+// Later calls do nothing and return nil. It waits for a tick in progress,
+// so it must not be called from the OnAudio callback.
 func (s *Session) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.lifeMu.Lock()
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
-		if s.shard != nil {
-			s.shard.unregister(s)
+		sh := s.shard
+		s.lifeMu.Unlock()
+		if sh != nil {
+			sh.unregister(s) // no tick uses the RTP socket from here on
 		}
 		if s.rtpConn != nil {
 			err = s.rtpConn.Close()
@@ -274,18 +294,18 @@ func (s *Session) destLocked() netip.AddrPort {
 	return s.remote
 }
 
-func (s *Session) readRTP() {
-	defer s.wg.Done()
-	buf := make([]byte, maxDatagram)
-	for {
-		n, from, err := s.rtpConn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
+// clockReceive runs on the clock's shard goroutine, after the tick's sends:
+// it hands the datagrams that arrived since the last tick to the receiver.
+func (s *Session) clockReceive(rx *rxBuf) {
+	if s.rtpConn == nil {
+		return
+	}
+	for range maxReads {
+		b, from, ok := s.rtpConn.read(rx)
+		if !ok {
+			return
 		}
-		s.recv.handle(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
+		s.recv.handle(b, from)
 	}
 }
 
@@ -293,7 +313,6 @@ func (s *Session) readRTP() {
 // from the latched peer's address tells where its RTCP really comes from
 // behind NAT, which is where our SRs should go.
 func (s *Session) readRTCP() {
-	defer s.wg.Done()
 	buf := make([]byte, maxDatagram)
 	for {
 		n, from, err := s.rtcpConn.ReadFromUDPAddrPort(buf)
@@ -395,7 +414,7 @@ func (s *Session) sendFrame(now time.Time, h *histogram) {
 	s.mu.Unlock()
 
 	n := s.marshal(frame, pt)
-	if _, err := s.rtpConn.WriteToUDPAddrPort(s.out[:n], dst); err != nil {
+	if err := s.rtpConn.writeTo(s.out[:n], dst); err != nil {
 		s.sendErrors.Add(1)
 	} else {
 		s.sent.Add(1)

@@ -166,6 +166,49 @@ func TestReceiveBounded(t *testing.T) {
 	}
 }
 
+// TestReceiveReadsOnePerTickAndDrainsEveryFew: a peer sending one packet
+// per tick costs one read per tick, not a second, empty one; every
+// drainEvery ticks the socket is read until empty, and after a drain that
+// found a backlog the next tick drains too.
+func TestReceiveReadsOnePerTickAndDrainsEveryFew(t *testing.T) {
+	s := NewSession(testRTPConn(t), nil, nil, nil, Config{PayloadType: PayloadPCMU})
+	defer s.Close()
+	far := newPeer(t)
+	const sent = 10
+	for i := range sent {
+		far.send(s.LocalAddr(), PayloadPCMU, uint16(i), uint32(i*FrameSamples), 1, make([]byte, FrameSamples))
+	}
+	var sh shard
+	type tick struct {
+		n       uint64
+		drain   bool
+		backlog bool
+	}
+	var ticks []tick
+	waitFor(t, func() bool {
+		drain := s.rxBacklog || (s.rxTicks+1)%drainEvery == 0
+		before := s.Stats().PacketsReceived
+		s.clockReceive(&sh.rx)
+		ticks = append(ticks, tick{s.Stats().PacketsReceived - before, drain, s.rxBacklog})
+		return s.Stats().PacketsReceived == sent
+	})
+	drained := false
+	for i, tk := range ticks {
+		if !tk.drain && tk.n > 1 {
+			t.Fatalf("tick %d read %d datagrams without draining (ticks: %+v)", i+1, tk.n, ticks)
+		}
+		if tk.drain && tk.n > 1 {
+			drained = true
+			if !tk.backlog {
+				t.Errorf("tick %d drained %d datagrams but the next will not drain (ticks: %+v)", i+1, tk.n, ticks)
+			}
+		}
+	}
+	if !drained {
+		t.Errorf("no tick drained the backlog (ticks: %+v)", ticks)
+	}
+}
+
 // TestRTPConnZones: IPv6 zones map to interface indexes and back as the
 // net package maps them, by name or by number.
 func TestRTPConnZones(t *testing.T) {

@@ -87,6 +87,10 @@ type Session struct {
 	recvSeen uint64
 	timedOut bool
 
+	// Receiver state, touched only on the clock's shard goroutine.
+	rxTicks   uint64
+	rxBacklog bool // the last drain found more than one datagram
+
 	mu         sync.Mutex // guards the fields below
 	remote     netip.AddrPort
 	latched    netip.AddrPort
@@ -294,19 +298,40 @@ func (s *Session) destLocked() netip.AddrPort {
 	return s.remote
 }
 
+// drainEvery is how often (in ticks) clockReceive reads the socket until
+// it is empty when the peer sends one datagram per tick.
+const drainEvery = 4
+
 // clockReceive runs on the clock's shard goroutine, after the tick's sends:
 // it hands the datagrams that arrived since the last tick to the receiver.
+//
+// Reading until the socket is empty would cost a second, empty read on
+// every tick for a peer that sends one packet per tick, as nearly all do
+// (20 ms packets against our 20 ms tick). So a tick reads one datagram,
+// and reads on until the socket is empty only every drainEvery ticks, or
+// on every tick while the last drain found more than one waiting (a peer
+// that sends shorter packets, or a burst after a stall). Nothing waits in
+// the socket for more than drainEvery ticks, and the jitter buffer puts
+// what arrives in order.
 func (s *Session) clockReceive(rx *rxBuf) {
 	if s.rtpConn == nil {
 		return
 	}
+	s.rxTicks++
+	drain := s.rxBacklog || s.rxTicks%drainEvery == 0
+	n := 0
 	for range maxReads {
 		b, from, ok := s.rtpConn.read(rx)
 		if !ok {
-			return
+			break
 		}
 		s.recv.handle(b, from)
+		n++
+		if !drain {
+			return
+		}
 	}
+	s.rxBacklog = n > 1
 }
 
 // readRTCP drains the RTCP socket. Reports are not used, but the first one

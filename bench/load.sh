@@ -17,9 +17,9 @@
 # KEEP=1 (keep the temp dir with logs and sipp stats), PROFILE=1 (take a
 # CPU profile of the server over the window and print its top entries; the
 # profiler adds a little CPU), SWITCHBOARD_BIN (use this binary, no build),
-# ASR_BACKEND (asr.backend of the server, default the config's default;
-# none measures the media without the speech recognizer, which otherwise
-# hears the echoed prompt as the caller speaking).
+# ASR_BACKEND (asr.backend of the server, default none: the SIP and media
+# path, with the VAD on every frame; sphinx adds the recognizer, which
+# hears the echoed prompt as a caller who never stops talking).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
 HOLD_MS=${HOLD_MS:-10000}
 RATE=${RATE:-200}
 WINDOW=${WINDOW:-5}
-ASR_BACKEND=${ASR_BACKEND:-}
+ASR_BACKEND=${ASR_BACKEND:-none}
 BIN=${SWITCHBOARD_BIN:-$ROOT/bin/switchboard}
 SCENARIO=$ROOT/bench/uac-echo.xml
 FLOW=$ROOT/configs/flows/bench.yaml

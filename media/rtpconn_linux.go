@@ -16,12 +16,13 @@ import (
 // RTPConn is a call's RTP socket. It is not a net.Conn on purpose: a socket
 // in Go's netpoller costs, for every packet received, an epoll wake-up and
 // a goroutine switch on top of the reads. This one is never registered
-// there. Its session drains it on each clock tick, on the clock's
-// goroutine, with non-blocking recvfrom calls until one finds nothing, and
+// there. Its session reads it on each clock tick, on the clock's
+// goroutine, with non-blocking recvfrom (one datagram a tick, and until
+// the socket is empty every few ticks: see Session.clockReceive), and
 // sends on it with sendto; receiving is up to one tick (20 ms) later than
 // it could be. (One recvmmsg per tick was tried instead of the reads: it
 // costs more, as the kernel's own second try that finds nothing costs
-// more than that last recvfrom.)
+// more than a recvfrom.)
 //
 // Close must not be called while the socket is in use on another
 // goroutine; the session leaves the clock before it closes it.

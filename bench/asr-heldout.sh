@@ -56,6 +56,15 @@ ANSWERS=(
 	"sales|sales|buy"
 	"repeat|repeat"
 )
+# What callers say that is none of the choices: each should come back as a
+# no-match (or with no choice's phrase in it), so that the caller hears
+# "sorry" rather than being sent somewhere they did not ask for.
+OFF_GRAMMAR=(
+	"what are your opening hours"
+	"I lost my card"
+	"hello is anyone there"
+	"my package never arrived"
+)
 # The demo flow's menu phrases plus the global intents' defaults.
 HINTS=${HINTS:-"billing|pay my bill|invoice|technical support|support|help|it's not working|sales|buy|repeat|operator|agent|representative|human|a real person|a person|customer service|goodbye"}
 
@@ -101,8 +110,31 @@ for v in "${VOICES[@]}"; do
 	done
 done
 
+rej=0 rej_n=0
+wants=("${ANSWERS[@]#*|}")
+any=$(IFS='|'; echo "${wants[*]}") # a phrase of any choice
+for v in "${VOICES[@]}"; do
+	for r in "${RATES[@]}"; do
+		for text in "${OFF_GRAMMAR[@]}"; do
+			espeak-ng -v "$v" -s "$r" -w "$TMP/raw.wav" "$text" 2>/dev/null
+			sox -D "$TMP/raw.wav" -r 8000 -c 1 -e u-law "$TMP/ulaw.wav" pad 0.3 0.5
+			sox -D "$TMP/ulaw.wav" -e signed -b 16 "$TMP/phone.wav"
+			out=$("$BIN" "${args[@]}" "$TMP/phone.wav" 2>&1) || die "transcribe failed: $out"
+			line=${out%%$'\n'*}
+			heard=$(sed -n 's/^[^"]*"\([^"]*\)".*/\1/p' <<<"$line")
+			rej_n=$((rej_n + 1))
+			if grep -q "no-match" <<<"$line" || ! grep -qE " ($any) " <<<" $heard "; then
+				rej=$((rej + 1))
+			elif [ -n "${VERBOSE:-}" ]; then
+				echo "accepted: $v ${r}wpm \"$text\" -> \"$heard\""
+			fi
+		done
+	done
+done
+
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 echo "backend=$BACKEND heldout_voices=${#VOICES[@]} answers=$n right=$ok ($(pct $ok $n)) through the phone path, $(tr -cd "|" <<<"$HINTS" | wc -c | awk "{print \$1+1}") hinted phrases"
+echo "off-grammar answers rejected (no-match, or no choice's phrase heard): $rej/$rej_n ($(pct $rej $rej_n))"
 if [ $have_ref = 1 ]; then
 	echo "reference: stock pocketsphinx, 16 kHz, grammar of exactly the spoken phrases: $ref_ok/$ref_n ($(pct $ref_ok $ref_n))"
 fi

@@ -84,16 +84,24 @@ if [ $have_ref = 1 ]; then
 	} >"$TMP/ref.gram"
 fi
 
+# hear VOICE RATE TEXT: synthesises TEXT into $TMP/raw.wav, sends it
+# through the phone path and transcribes it; sets line (the result line)
+# and heard (its text).
+hear() {
+	espeak-ng -v "$1" -s "$2" -w "$TMP/raw.wav" "$3" 2>/dev/null
+	sox -D "$TMP/raw.wav" -r 8000 -c 1 -e u-law "$TMP/ulaw.wav" pad 0.3 0.5
+	sox -D "$TMP/ulaw.wav" -e signed -b 16 "$TMP/phone.wav"
+	local out
+	out=$("$BIN" "${args[@]}" "$TMP/phone.wav" 2>&1) || die "transcribe failed: $out"
+	line=${out%%$'\n'*}
+	heard=$(sed -n 's/^[^"]*"\([^"]*\)".*/\1/p' <<<"$line")
+}
+
 for v in "${VOICES[@]}"; do
 	for r in "${RATES[@]}"; do
 		for a in "${ANSWERS[@]}"; do
 			text=${a%%|*} want=${a#*|}
-			espeak-ng -v "$v" -s "$r" -w "$TMP/raw.wav" "$text" 2>/dev/null
-			sox -D "$TMP/raw.wav" -r 8000 -c 1 -e u-law "$TMP/ulaw.wav" pad 0.3 0.5
-			sox -D "$TMP/ulaw.wav" -e signed -b 16 "$TMP/phone.wav"
-			out=$("$BIN" "${args[@]}" "$TMP/phone.wav" 2>&1) || die "transcribe failed: $out"
-			line=${out%%$'\n'*}
-			heard=$(sed -n 's/^[^"]*"\([^"]*\)".*/\1/p' <<<"$line")
+			hear "$v" "$r" "$text"
 			n=$((n + 1))
 			if ! grep -q "no-match" <<<"$line" && grep -qE " ($want) " <<<" $heard "; then
 				ok=$((ok + 1))
@@ -116,12 +124,7 @@ any=$(IFS='|'; echo "${wants[*]}") # a phrase of any choice
 for v in "${VOICES[@]}"; do
 	for r in "${RATES[@]}"; do
 		for text in "${OFF_GRAMMAR[@]}"; do
-			espeak-ng -v "$v" -s "$r" -w "$TMP/raw.wav" "$text" 2>/dev/null
-			sox -D "$TMP/raw.wav" -r 8000 -c 1 -e u-law "$TMP/ulaw.wav" pad 0.3 0.5
-			sox -D "$TMP/ulaw.wav" -e signed -b 16 "$TMP/phone.wav"
-			out=$("$BIN" "${args[@]}" "$TMP/phone.wav" 2>&1) || die "transcribe failed: $out"
-			line=${out%%$'\n'*}
-			heard=$(sed -n 's/^[^"]*"\([^"]*\)".*/\1/p' <<<"$line")
+			hear "$v" "$r" "$text"
 			rej_n=$((rej_n + 1))
 			if grep -q "no-match" <<<"$line" || ! grep -qE " ($any) " <<<" $heard "; then
 				rej=$((rej + 1))

@@ -368,6 +368,7 @@ func (s *Server) Close() {
 			l.close()
 			<-l.done
 		}
+		s.byeCancel() // every call, and its BYE, is over
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/switchboard-voice/switchboard/internal/phrase"
 )
 
 // leadIns are what callers say before the phrase itself ("I'd like to
@@ -31,27 +33,38 @@ var hesitations = []string{"um", "uh"}
 
 var digitWords = [...]string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
 
-// normalize lower-cases a phrase, spells out digits and drops punctuation
-// (keeping apostrophes inside words: "i'd"), returning its words.
-func normalize(phrase string) []string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(phrase) {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteByte(' ')
-			b.WriteString(digitWords[r-'0'])
-			b.WriteByte(' ')
-		case unicode.IsLetter(r) || r == '\'':
-			b.WriteRune(r)
-		default:
-			b.WriteByte(' ')
+// normalize returns a phrase's words as the flow's matcher sees them
+// (phrase.Words: "press 10" is "press ten"), with the digits of larger
+// numbers spelled one by one ("11" is "one one", "4g" is "four g"): the
+// dictionary has no numerals.
+func normalize(p string) []string {
+	var out []string
+	for _, w := range phrase.Words(p) {
+		if !strings.ContainsFunc(w, unicode.IsDigit) {
+			out = append(out, w)
+			continue
 		}
+		run := []rune(nil)
+		flush := func() {
+			if t := strings.Trim(string(run), "'"); t != "" {
+				out = append(out, t)
+			}
+			run = run[:0]
+		}
+		for _, r := range w {
+			switch {
+			case r >= '0' && r <= '9':
+				flush()
+				out = append(out, digitWords[r-'0'])
+			case unicode.IsLetter(r) || r == '\'':
+				run = append(run, r)
+			default: // a digit of another script: not a word
+				flush()
+			}
+		}
+		flush()
 	}
-	words := strings.Fields(b.String())
-	for i, w := range words {
-		words[i] = strings.Trim(w, "'")
-	}
-	return slices.DeleteFunc(words, func(w string) bool { return w == "" })
+	return out
 }
 
 // phraseSet normalises phrases, drops duplicates and empties, and sorts

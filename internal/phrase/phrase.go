@@ -22,10 +22,13 @@ var numberWords = map[string]string{
 // Normalize lower-cases text, turns punctuation into spaces, collapses
 // spaces and spells out digits, so that phrases compare word by word.
 func Normalize(text string) string {
-	return strings.Join(words(text), " ")
+	return strings.Join(Words(text), " ")
 }
 
-func words(text string) []string {
+// Words is Normalize's result as words. Apostrophes stay inside words
+// ("i'd") and go at their edges ("'billing'" is "billing"). Numbers from 0
+// to 10 are spelled; larger ones stay digits.
+func Words(text string) []string {
 	var b strings.Builder
 	space := true
 	for _, r := range strings.ToLower(text) {
@@ -39,11 +42,16 @@ func words(text string) []string {
 			space = true
 		}
 	}
-	ws := strings.Fields(b.String())
-	for i, w := range ws {
-		if n, ok := numberWords[w]; ok {
-			ws[i] = n
+	fields := strings.Fields(b.String())
+	ws := fields[:0]
+	for _, w := range fields {
+		if w = strings.Trim(w, "'"); w == "" {
+			continue
 		}
+		if n, ok := numberWords[w]; ok {
+			w = n
+		}
+		ws = append(ws, w)
 	}
 	return ws
 }
@@ -54,7 +62,7 @@ func words(text string) []string {
 // and callers' near misses without letting short words ("yes", "no") blur
 // into each other.
 func Contains(text, phrase string) bool {
-	t, p := words(text), words(phrase)
+	t, p := Words(text), Words(phrase)
 	if len(p) == 0 || len(p) > len(t) {
 		return false
 	}

@@ -22,6 +22,8 @@ func TestContains(t *testing.T) {
 		{"", "billing", false},
 		{"billing", "", false},
 		{"...", "billing", false},
+		{"he said 'billing'", "billing", true}, // quotes are not part of words
+		{"i'd like sales", "i'd like", true},
 	} {
 		if got := Contains(tc.text, tc.phrase); got != tc.want {
 			t.Errorf("Contains(%q, %q) = %v, want %v", tc.text, tc.phrase, got, tc.want)
@@ -35,6 +37,7 @@ func TestNormalize(t *testing.T) {
 		"I'd LIKE   sales":    "i'd like sales",
 		"":                    "",
 		"10 or 11":            "ten or 11",
+		"'quoted' ' it's'":    "quoted it's",
 	} {
 		if got := Normalize(in); got != want {
 			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)

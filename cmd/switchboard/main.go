@@ -250,6 +250,9 @@ func serve(args []string, stderr io.Writer) error {
 	switch sig {
 	case syscall.SIGTERM:
 		grace := cfg.ShutdownGrace.D()
+		// Refuse new calls before saying so: an INVITE that arrives after
+		// this line is logged must get 503.
+		srv.Drain()
 		log.Info("SIGTERM: refusing new calls, letting live calls finish", "grace", grace.String(), "calls", srv.ActiveCalls())
 		gctx, cancel := context.WithTimeout(ctx, grace)
 		go func() {

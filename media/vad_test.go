@@ -281,12 +281,21 @@ func TestVADDoesNotAllocate(t *testing.T) {
 }
 
 // BenchmarkVADEndpoint measures one frame through the VAD and the
-// Endpointer, on speech (where voicing is computed) and on line noise.
+// Endpointer: on talk in short bursts (160 ms of voice, 240 ms of noise:
+// voicing is searched on every voice frame), on continuous talk (where it
+// is searched at the start only, see VAD.Voiced) and on line noise.
 func BenchmarkVADEndpoint(b *testing.B) {
+	var bursts []int16
+	voice := voiceLike(8*media.FrameSamples, -25)
+	for i := range 10 {
+		bursts = append(bursts, voice...)
+		bursts = append(bursts, lineNoise(uint64(i), 12*media.FrameSamples, -50)...)
+	}
 	for _, bc := range []struct {
 		name string
 		pcm  []int16
 	}{
+		{"bursts", ulaw(bursts)},
 		{"speech", ulaw(voiceLike(100*media.FrameSamples, -25))},
 		{"noise", ulaw(lineNoise(31, 100*media.FrameSamples, -50))},
 	} {

@@ -89,6 +89,10 @@ func (l *Listener) Take(dst []Frame) []Frame {
 		dst = append(dst, l.ring[l.head])
 		l.head = (l.head + 1) % pendingFrames
 	}
+	// Start again at the ring's first frame, so that a turn that keeps
+	// up has Feed write the same few frames, which stay in cache, rather
+	// than walk all of the ring.
+	l.head = 0
 	return dst
 }
 
@@ -96,7 +100,7 @@ func (l *Listener) Take(dst []Frame) []Frame {
 // not count for it.
 func (l *Listener) Discard() {
 	l.mu.Lock()
-	l.n = 0
+	l.n, l.head = 0, 0
 	l.mu.Unlock()
 }
 

@@ -351,8 +351,7 @@ func (v *VAD) Process(frame []int16) bool {
 			v.nVoiced++
 		}
 		if v.segFrame >= cfg.StationaryFrames {
-			lo, hi := v.spread(cfg.StationaryFrames)
-			if hi-lo < cfg.StationaryDB {
+			if lo, ok := v.steady(cfg.StationaryFrames, cfg.StationaryDB); ok {
 				// A new, louder noise, not speech.
 				v.floor = lo
 				v.speech, v.run, v.vrun, v.hang = false, 0, 0, 0
@@ -399,6 +398,21 @@ func (v *VAD) spread(n int) (lo, hi float64) {
 		lo, hi = min(lo, l), max(hi, l)
 	}
 	return lo, hi
+}
+
+// steady reports whether the last n levels lie within db of each other,
+// and if so the lowest of them. It stops at the first pair that is db
+// apart, which for speech comes within a few frames.
+func (v *VAD) steady(n int, db float64) (lo float64, ok bool) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := 1; i <= n; i++ {
+		l := v.ring[(v.pos-i+vadRing)%vadRing]
+		lo, hi = min(lo, l), max(hi, l)
+		if hi-lo >= db {
+			return 0, false
+		}
+	}
+	return lo, true
 }
 
 // periodicity returns the highest normalised autocorrelation of the newest

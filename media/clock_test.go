@@ -79,3 +79,53 @@ func BenchmarkClock(b *testing.B) {
 	b.ReportMetric(float64(st.P99.Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(st.Max.Microseconds())/1000, "max-ms")
 }
+
+// TestClockFillsOneShardFirst: streams go to one shard until it holds
+// shardFill, so a lightly loaded clock wakes one goroutine per tick, and
+// a shard left without streams stops ticking until one joins again.
+func TestClockFillsOneShardFirst(t *testing.T) {
+	c := &Clock{shards: []*shard{{wake: make(chan struct{}, 1)}, {wake: make(chan struct{}, 1)}}}
+	var streams []tickSignal
+	for range shardFill {
+		st := make(tickSignal, 1)
+		streams = append(streams, st)
+		if sh := c.register(st); sh != c.shards[0] {
+			t.Fatalf("stream %d went to another shard with the first below %d", len(streams), shardFill)
+		}
+	}
+	extra := make(tickSignal, 1)
+	if sh := c.register(extra); sh != c.shards[1] {
+		t.Fatal("a full first shard did not start the second")
+	}
+	// The next ones balance the two.
+	more := make(tickSignal, 1)
+	if sh := c.register(more); sh != c.shards[1] {
+		t.Fatal("not placed on the less loaded shard")
+	}
+	c.shards[1].unregister(extra)
+	c.shards[1].unregister(more)
+	for _, st := range streams {
+		c.shards[0].unregister(st)
+	}
+	if n0, n1 := c.shards[0].count.Load(), c.shards[1].count.Load(); n0 != 0 || n1 != 0 {
+		t.Fatalf("counts %d, %d after every stream left", n0, n1)
+	}
+
+	// A stream that joins a clock whose shards sleep (no streams) is
+	// ticked: the wake-up is not lost.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		c.Run(ctx)
+		close(done)
+	}()
+	ticks := make(tickSignal, 1)
+	sh := c.register(ticks)
+	prev := <-ticks
+	if n := <-ticks; n <= prev {
+		t.Fatalf("tick %d after %d", n, prev)
+	}
+	sh.unregister(ticks)
+	cancel()
+	<-done
+}

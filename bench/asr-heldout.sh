@@ -10,7 +10,9 @@
 # (8 kHz mu-law, 300 ms of silence before and 500 ms after), and runs
 # `switchboard transcribe` on it with the demo menu's phrases and the global
 # intents as hints. An answer counts when the result is not a no-match and
-# holds a phrase of the right choice. For reference it also runs stock
+# holds a phrase of the right choice. It does the same with eight other
+# ways of asking for a person ("speak to a human", "get me an agent"...),
+# counted apart. For reference it also runs stock
 # pocketsphinx_continuous on the same text synthesised at 16 kHz (no phone
 # path) with a grammar of exactly the spoken phrases: what the acoustic
 # model does at best on these voices.
@@ -55,6 +57,18 @@ ANSWERS=(
 	"support please|support|help"
 	"sales|sales|buy"
 	"repeat|repeat"
+)
+# More ways of asking for a person: every one must reach the operator
+# intent (counted apart from the answers above).
+OPERATOR_ASKS=(
+	"speak to a human"
+	"get me an agent"
+	"give me an operator"
+	"talk to a person"
+	"a real person please"
+	"customer service"
+	"I want a representative"
+	"human please"
 )
 # What callers say that is none of the choices: each should come back as a
 # no-match (or with no choice's phrase in it), so that the caller hears
@@ -118,6 +132,22 @@ for v in "${VOICES[@]}"; do
 	done
 done
 
+ops=0 ops_n=0
+operator_re="operator|agent|representative|human|person|customer service"
+for v in "${VOICES[@]}"; do
+	for r in "${RATES[@]}"; do
+		for text in "${OPERATOR_ASKS[@]}"; do
+			hear "$v" "$r" "$text"
+			ops_n=$((ops_n + 1))
+			if ! grep -q "no-match" <<<"$line" && grep -qE " ($operator_re) " <<<" $heard "; then
+				ops=$((ops + 1))
+			elif [ -n "${VERBOSE:-}" ]; then
+				echo "miss: $v ${r}wpm \"$text\" -> \"$heard\"$(grep -q no-match <<<"$line" && echo ' (no-match)')"
+			fi
+		done
+	done
+done
+
 rej=0 rej_n=0
 wants=("${ANSWERS[@]#*|}")
 any=$(IFS='|'; echo "${wants[*]}") # a phrase of any choice
@@ -137,6 +167,7 @@ done
 
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 echo "backend=$BACKEND heldout_voices=${#VOICES[@]} answers=$n right=$ok ($(pct $ok $n)) through the phone path, $(tr -cd "|" <<<"$HINTS" | wc -c | awk "{print \$1+1}") hinted phrases"
+echo "other requests for a person that reach the operator intent: $ops/$ops_n ($(pct $ops $ops_n))"
 echo "off-grammar answers rejected (no-match, or no choice's phrase heard): $rej/$rej_n ($(pct $rej $rej_n))"
 if [ $have_ref = 1 ]; then
 	echo "reference: stock pocketsphinx, 16 kHz, grammar of exactly the spoken phrases: $ref_ok/$ref_n ($(pct $ref_ok $ref_n))"

@@ -274,13 +274,11 @@ func TestCorpus(t *testing.T) {
 // this backend reliably achieves today, below the product's targets (every
 // operator request, 95% of menu answers, 80% of off-grammar speech and
 // distractors rejected), which it logs when missed. Raise them as it
-// improves. Today: operator 62/62, menu 56–57/62, rejected 11–12/36 (the
-// shorter list of lead-ins cost 2–3 rejections here and gained 5 answers
-// and 3 rejections on held-out voices, bench/asr-heldout.sh).
+// improves. Today: operator 61–62/62, menu 56–57/62, rejected 14–15/36.
 const (
 	floorOperator = 0.95
 	floorMenu     = 0.80
-	floorReject   = 0.30
+	floorReject   = 0.35
 )
 
 func TestConcurrentUtterances(t *testing.T) {

@@ -44,19 +44,7 @@ const clockReads = false
 // startReader starts the goroutine that hands each datagram to r; Close
 // ends it, and wg waits for it.
 func (c *RTPConn) startReader(r *receiver, wg *sync.WaitGroup) {
-	wg.Go(func() {
-		buf := make([]byte, maxDatagram)
-		for {
-			n, from, err := c.conn.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return
-				}
-				continue
-			}
-			r.handle(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
-		}
-	})
+	wg.Go(func() { readUDP(c.conn, r.handle) })
 }
 
 func (c *RTPConn) writeTo(b []byte, dst netip.AddrPort) error {

@@ -338,24 +338,32 @@ func (s *Session) clockReceive(rx *rxBuf) {
 // from the latched peer's address tells where its RTCP really comes from
 // behind NAT, which is where our SRs should go.
 func (s *Session) readRTCP() {
+	readUDP(s.rtcpConn, func(b []byte, from netip.AddrPort) {
+		if len(b) < 8 || b[0]>>6 != 2 || b[1] < 200 || b[1] > 207 {
+			return
+		}
+		s.mu.Lock()
+		if !s.rtcpRemote.IsValid() && s.latched.IsValid() && s.latched.Addr() == from.Addr() {
+			s.rtcpRemote = from
+		}
+		s.mu.Unlock()
+	})
+}
+
+// readUDP hands each datagram of conn to fn, with its source unmapped as
+// net.UDPConn gives IPv4 peers on a dual-stack socket, until conn is
+// closed. b is only valid during the call.
+func readUDP(conn *net.UDPConn, fn func(b []byte, from netip.AddrPort)) {
 	buf := make([]byte, maxDatagram)
 	for {
-		n, from, err := s.rtcpConn.ReadFromUDPAddrPort(buf)
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
-		if n < 8 || buf[0]>>6 != 2 || buf[1] < 200 || buf[1] > 207 {
-			continue
-		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		s.mu.Lock()
-		if !s.rtcpRemote.IsValid() && s.latched.IsValid() && s.latched.Addr() == from.Addr() {
-			s.rtcpRemote = from
-		}
-		s.mu.Unlock()
+		fn(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
 	}
 }
 

@@ -145,14 +145,8 @@ func (d *decoder) free() {
 
 // inDict reports whether word is in the decoder's dictionary.
 func (d *decoder) inDict(word string) bool {
-	cw := C.CString(word)
-	defer C.free(unsafe.Pointer(cw))
-	p := C.ps_lookup_word(d.ps, cw)
-	if p == nil {
-		return false
-	}
-	C.free(unsafe.Pointer(p))
-	return true
+	_, ok := d.pron(word)
+	return ok
 }
 
 // pron returns the phones of word (or of an alternate, "word(2)"), and
@@ -186,42 +180,46 @@ func (d *decoder) pron(word string) (string, bool) {
 func (d *decoder) addNarrowbandProns(phrases []string) {
 	for _, p := range phrases {
 		for _, w := range strings.Fields(p) {
-			if d.variants[w] {
-				continue
+			if !d.variants[w] {
+				d.variants[w] = true
+				d.addNarrowbandPron(w)
 			}
-			d.variants[w] = true
-			var prons []string
-			for k := 1; ; k++ {
-				name := w
-				if k > 1 {
-					name = w + "(" + strconv.Itoa(k) + ")"
-				}
-				ph, ok := d.pron(name)
-				if !ok {
-					break
-				}
-				prons = append(prons, ph)
-			}
-			next := len(prons) + 1
-			for _, ph := range prons {
-				f := strings.Fields(ph)
-				if len(f) < 4 || f[0] != "S" && f[0] != "Z" || f[1] == "AH" || f[1] == "ER" {
-					continue
-				}
-				alt := strings.Join(f[1:], " ")
-				if slices.Contains(prons, alt) {
-					continue
-				}
-				name := C.CString(w + "(" + strconv.Itoa(next) + ")")
-				phones := C.CString(alt)
-				rc := C.ps_add_word(d.ps, name, phones, 0)
-				C.free(unsafe.Pointer(name))
-				C.free(unsafe.Pointer(phones))
-				if rc >= 0 {
-					prons = append(prons, alt)
-					next++
-				}
-			}
+		}
+	}
+}
+
+// addNarrowbandPron adds word's alternates for addNarrowbandProns.
+func (d *decoder) addNarrowbandPron(word string) {
+	var prons []string
+	for k := 1; ; k++ {
+		name := word
+		if k > 1 {
+			name = word + "(" + strconv.Itoa(k) + ")"
+		}
+		ph, ok := d.pron(name)
+		if !ok {
+			break
+		}
+		prons = append(prons, ph)
+	}
+	next := len(prons) + 1
+	for _, ph := range prons {
+		f := strings.Fields(ph)
+		if len(f) < 4 || f[0] != "S" && f[0] != "Z" || f[1] == "AH" || f[1] == "ER" {
+			continue
+		}
+		alt := strings.Join(f[1:], " ")
+		if slices.Contains(prons, alt) {
+			continue
+		}
+		name := C.CString(word + "(" + strconv.Itoa(next) + ")")
+		phones := C.CString(alt)
+		rc := C.ps_add_word(d.ps, name, phones, 0)
+		C.free(unsafe.Pointer(name))
+		C.free(unsafe.Pointer(phones))
+		if rc >= 0 {
+			prons = append(prons, alt)
+			next++
 		}
 	}
 }

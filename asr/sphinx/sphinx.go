@@ -247,7 +247,7 @@ func (r *Recognizer) begin(ctx context.Context, d *decoder, phrases []string) (*
 	if len(kept) == 0 {
 		return nil, errors.New("sphinx: no hinted phrase has all its words in the dictionary")
 	}
-	d.addNarrowbandProns(kept)
+	d.addVariantProns(kept)
 	if err := d.useGrammar(strings.Join(kept, "|"), buildJSGF(kept)); err != nil {
 		return nil, err
 	}

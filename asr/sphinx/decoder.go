@@ -377,11 +377,11 @@ func isFiller(w string) bool {
 // Measured through the phone path on espeak-ng voices the corpus does not
 // have (bench/asr-heldout.sh): the S-less alternates took answers from 69
 // to 74 of 100 on set a; the IY alternates from 74 to 91 of 100 on set a
-// and from 97 to 112 of 120 on set b, whose voices no choice here was
+// and from 97 to 112 of 120 on set b, whose voices no earlier choice was
 // tuned on, with the same off-grammar rejections (19 of 40, 15 of 48) and
 // the same requests for a person reaching the operator (62 of 80, 71 of
 // 96, ±1). The IY alternate of only the first IH, or only the last, or
-// only before NG, gained less (set b: 109, 104, 103).
+// only before NG, gained less (set a: 88, 81, 79; set b: 109, 104, 103).
 func variantProns(pron string) []string {
 	f := strings.Fields(pron)
 	var alts []string

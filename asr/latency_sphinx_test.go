@@ -145,7 +145,7 @@ const (
 	targetMenu           = 0.95 // menu words right on clean and 20 dB
 	floorMenu            = 0.94 // today: 51 of 54 (see below)
 	targetRejected       = 0.80 // off-grammar and distractors a no-match
-	floorRejected        = 0.35 // today: 13 of 34
+	floorRejected        = 0.47 // today: 17 of 34
 	maxCutOffs           = 0    // pause samples whose turn ended inside the pause
 )
 
@@ -299,21 +299,31 @@ func groupOf(expect string) string {
 // BenchmarkEndOfSpeechToResult reports how long after the caller stops
 // speaking the turn's result is there: with the early endpoint (an answer
 // that matches a choice exactly) and without it, and the real-time factor
-// of the whole listening path (VAD frames, endpointing, pocketsphinx).
+// of the whole listening path (VAD frames, endpointing, pocketsphinx):
+// rtf-median per second of audio on the line, rtf-speech-median per
+// second of the caller's speech, which is what the target (0.05) is for.
 func BenchmarkEndOfSpeechToResult(b *testing.B) {
 	rec := newSphinx(b)
 	var samples []*sample
 	for _, s := range loadCorpus(b) {
-		if (s.Kind == "menu" || s.Kind == "intent") && s.SNR == "clean" {
+		// Off-grammar speech matches no choice, so its turns wait for the
+		// full pause: that is the latency without the early endpoint.
+		if (s.Kind == "menu" || s.Kind == "intent" || s.Kind == "offgrammar") && s.SNR == "clean" {
 			samples = append(samples, s)
 		}
 	}
 	var early, full []time.Duration
-	var rtf []float64
+	var rtf, rtfSpeech []float64
 	for b.Loop() {
 		for _, s := range samples {
 			res, lat, f := listenTo(b, rec, s)
 			rtf = append(rtf, f)
+			var speech time.Duration
+			for _, sp := range s.Speech {
+				speech += time.Duration(sp[1]-sp[0]) * time.Millisecond
+			}
+			audio := time.Duration(len(framesOf(b, s))) * media.FrameDuration
+			rtfSpeech = append(rtfSpeech, f*audio.Seconds()/speech.Seconds())
 			if res.Outcome != asr.OutcomeSpeech {
 				continue
 			}
@@ -336,6 +346,8 @@ func BenchmarkEndOfSpeechToResult(b *testing.B) {
 	report("full", full)
 	slices.Sort(rtf)
 	b.ReportMetric(rtf[len(rtf)/2], "rtf-median")
+	slices.Sort(rtfSpeech)
+	b.ReportMetric(rtfSpeech[len(rtfSpeech)/2], "rtf-speech-median")
 	b.ReportMetric(float64(len(early))/float64(len(early)+len(full)), "early-share")
 }
 

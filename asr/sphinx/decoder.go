@@ -12,20 +12,6 @@ package sphinx
 // Exported by libpocketsphinx 0.8+5prealpha but missing from its headers.
 int ps_set_allphone_file(ps_decoder_t *ps, const char *name, const char *path);
 
-// sb_set_allphone adds the phone-loop search with its own beam: a search
-// reads the beams from the configuration when it is made, so they are set
-// for that and put back for the grammar searches made later.
-static int sb_set_allphone(ps_decoder_t *ps, const char *name, const char *path, double beam) {
-	cmd_ln_t *cfg = ps_get_config(ps);
-	double b = cmd_ln_float_r(cfg, "-beam"), pb = cmd_ln_float_r(cfg, "-pbeam");
-	cmd_ln_set_float_r(cfg, "-beam", beam);
-	cmd_ln_set_float_r(cfg, "-pbeam", beam);
-	int rc = ps_set_allphone_file(ps, name, path);
-	cmd_ln_set_float_r(cfg, "-beam", b);
-	cmd_ln_set_float_r(cfg, "-pbeam", pb);
-	return rc;
-}
-
 // sb_new builds a decoder from command-line style arguments (cgo cannot
 // call the variadic cmd_ln_init). ps_init keeps its own reference to the
 // configuration.
@@ -72,16 +58,6 @@ import (
 // unconstrained reference that utterance verification compares the
 // grammar's path with.
 const phoneSearch = "phones"
-
-// phoneBeam is the phone loop's beam (and phone beam), narrower than the
-// grammar search's (1e-48). The loop keeps every phone's models active, so
-// at the default it cost twice what the grammar search does: 0.104 s of
-// computing per second of caller speech in all, against a target of 0.05.
-// At 1e-9 the whole recogniser costs 0.042, and the narrower loop is, if
-// anything, the better yardstick: with confidenceScale moved to match, the
-// corpus and held-out voices keep their answers (within one or two) and
-// more off-grammar speech is rejected (see confidenceScale).
-const phoneBeam = 1e-9
 
 // telephoneCMN is the cepstral mean every utterance starts from: that of
 // G.711 speech upsampled and band-filled, measured over the speech corpus.
@@ -152,7 +128,7 @@ func newDecoder(hmm, dict, phoneLM string) (*decoder, error) {
 	}
 	if phoneLM != "" {
 		name, path := C.CString(phoneSearch), C.CString(phoneLM)
-		rc := C.sb_set_allphone(ps, name, path, phoneBeam)
+		rc := C.ps_set_allphone_file(ps, name, path)
 		C.free(unsafe.Pointer(name))
 		C.free(unsafe.Pointer(path))
 		d.hasPhone = rc == 0

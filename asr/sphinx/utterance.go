@@ -150,21 +150,12 @@ func (u *utterance) Finish() (asr.Result, error) {
 		return res, nil
 	}
 	if u.d.hasPhone {
-		lo, hi := verifySpan(segs, v.frames)
-		phones, err := u.phoneLoop(lo, hi)
+		phones, err := u.phoneLoop()
 		if err != nil {
 			return asr.Result{}, err
 		}
 		for _, s := range phones {
 			v.phoneScore += int64(s.ascr)
-		}
-		v.gramScore = 0
-		for _, s := range segs {
-			a, b := max(s.start, lo), min(s.end, hi)
-			if b < a || s.end < s.start {
-				continue
-			}
-			v.gramScore += int64(s.ascr) * int64(b-a+1) / int64(s.end-s.start+1)
 		}
 		v.verified = true
 		for i := range res.Words {
@@ -179,35 +170,8 @@ func (u *utterance) Finish() (asr.Result, error) {
 	return res, nil
 }
 
-// verifyMargin is how much of the silence around the words the
-// verification pass decodes: 100 ms a side.
-const verifyMargin = 10 // frames
-
-// verifySpan returns the frames (first and last, inclusive) that the
-// verification pass compares: the grammar path's words with verifyMargin
-// either side. Silence scores alike in both searches, so decoding it again
-// only costs time.
-func verifySpan(segs []segment, frames int) (lo, hi int) {
-	sf, ef := -1, -1
-	for _, s := range segs {
-		if isFiller(baseWord(s.word)) {
-			continue
-		}
-		if sf < 0 {
-			sf = s.start
-		}
-		ef = s.end
-	}
-	if sf < 0 {
-		return 0, frames - 1
-	}
-	return max(sf-verifyMargin, 0), min(ef+verifyMargin, frames-1)
-}
-
-// phoneLoop decodes frames lo to hi of the utterance's audio again with
-// the phone loop; the segments it returns count frames from the start of
-// the utterance, as the grammar's do.
-func (u *utterance) phoneLoop(lo, hi int) ([]segment, error) {
+// phoneLoop decodes the utterance's audio again with the phone loop.
+func (u *utterance) phoneLoop() ([]segment, error) {
 	d := u.d
 	d.current = ""
 	if err := d.setSearch(phoneSearch); err != nil {
@@ -216,21 +180,14 @@ func (u *utterance) phoneLoop(lo, hi int) ([]segment, error) {
 	if err := d.start(); err != nil {
 		return nil, err
 	}
-	const shift, window = 160, 410 // samples: 10 ms frames of 25.6 ms
-	a, b := lo*shift, min((hi+1)*shift+window-shift, len(u.audio))
-	if err := d.processAll(u.audio[a:b]); err != nil {
+	if err := d.processAll(u.audio); err != nil {
 		_ = d.end()
 		return nil, err
 	}
 	if err := d.end(); err != nil {
 		return nil, err
 	}
-	segs := d.segments(nil)
-	for i := range segs {
-		segs[i].start += lo
-		segs[i].end += lo
-	}
-	return segs, nil
+	return d.segments(nil), nil
 }
 
 // Close abandons the utterance.
@@ -257,7 +214,7 @@ func (u *utterance) release() {
 // verification holds the acoustic scores that a result's confidence is
 // computed from.
 type verification struct {
-	gramScore, phoneScore int64 // acoustic log-likelihoods over the verified span
+	gramScore, phoneScore int64 // acoustic log-likelihoods of the whole utterance
 	frames                int
 	speechFrames          int // of grammar words (not silence or fillers)
 	verified              bool
@@ -265,19 +222,11 @@ type verification struct {
 
 // confidenceScale converts the per-frame acoustic score gap between the
 // grammar path and the phone loop (in the decoder's log units) into
-// confidence: a gap of confidenceScale halves it, and with the default
-// threshold of 0.5 it is the largest gap accepted.
-//
-// It was 70 with a phone loop as wide as the grammar search. With the
-// narrower loop (phoneBeam) gaps shrink, and at 59 the corpus through the
-// call pipeline keeps its answers (operator missed twice, menu 51 of 54,
-// 92 instead of 93 of 97 requests) and rejects 17 instead of 13 of 34
-// off-grammar samples and distractors; on held-out voices
-// (bench/asr-heldout.sh) set a goes from 91 to 87 of 100 answers, 62 to
-// 64 of 80 requests for a person, and 19 to 26 of 40 off-grammar
-// sentences rejected, set b from 113 to 112 of 120, 71 to 70 of 96, and
-// 15 to 16 of 48.
-const confidenceScale = 59.0
+// confidence: a gap of confidenceScale halves it. With the default
+// threshold of 0.5 it is the largest gap accepted; on the corpus, speech in
+// the grammar stays under about 65 while off-grammar speech and noise
+// spread from 17 to 80, so the gap rejects only the worst of them.
+const confidenceScale = 70.0
 
 func (v verification) gap() float64 {
 	if v.speechFrames == 0 {

@@ -312,18 +312,24 @@ func BenchmarkEndOfSpeechToResult(b *testing.B) {
 			samples = append(samples, s)
 		}
 	}
+	// audioPerSpeech converts a sample's cost per second of audio into its
+	// cost per second of speech.
+	audioPerSpeech := make([]float64, len(samples))
+	for i, s := range samples {
+		var speech time.Duration
+		for _, sp := range s.Speech {
+			speech += time.Duration(sp[1]-sp[0]) * time.Millisecond
+		}
+		audio := time.Duration(len(framesOf(b, s))) * media.FrameDuration
+		audioPerSpeech[i] = audio.Seconds() / speech.Seconds()
+	}
 	var early, full []time.Duration
 	var rtf, rtfSpeech []float64
 	for b.Loop() {
-		for _, s := range samples {
+		for i, s := range samples {
 			res, lat, f := listenTo(b, rec, s)
 			rtf = append(rtf, f)
-			var speech time.Duration
-			for _, sp := range s.Speech {
-				speech += time.Duration(sp[1]-sp[0]) * time.Millisecond
-			}
-			audio := time.Duration(len(framesOf(b, s))) * media.FrameDuration
-			rtfSpeech = append(rtfSpeech, f*audio.Seconds()/speech.Seconds())
+			rtfSpeech = append(rtfSpeech, f*audioPerSpeech[i])
 			if res.Outcome != asr.OutcomeSpeech {
 				continue
 			}
